@@ -1,0 +1,187 @@
+// Command letterbox is a mail delivery agent: it appends a message to an mbox
+// under an NFS-safe lock or drops it into a Maildir, migrates and checks
+// mailboxes, and lends its mailbox lock to scripts. See README.md and
+// DESIGN.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"sync"
+
+	"letterbox/internal/status"
+	"letterbox/internal/syslog"
+)
+
+// version is set by the linker (-X main.version=...) for releases.
+var version = "0.1.0-dev"
+
+// command is one subcommand.
+type command struct {
+	name  string
+	args  string // synopsis after the name
+	short string
+	run   func(args []string) error
+}
+
+// commands is the command table; help and the dispatcher read it.
+var commands []command
+
+func init() {
+	commands = []command{
+		{"lock", "[-c FILE] [--timeout DUR] [--locks LIST] MAILBOX -- COMMAND [ARG...]", "run COMMAND while holding the mailbox lock", runLock},
+		{"version", "", "print the version", runVersion},
+		{"help", "[COMMAND]", "show usage", runHelp},
+	}
+}
+
+func main() {
+	// letterbox runs once per message and does one thing at a time. With one
+	// P the runtime does not wake idle threads for every goroutine and timer,
+	// which costs about half a millisecond per run (bench/lock.sh).
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
+	}
+	os.Exit(run(os.Args[1:]))
+}
+
+// run dispatches args and turns the result into the exit code, writing the
+// one status line on failure.
+func run(args []string) (code int) {
+	defer func() {
+		// A bug must never bounce mail: report it as a temporary failure
+		// (DESIGN §2.1, "a bug (panic)").
+		if r := recover(); r != nil {
+			fmt.Fprintf(os.Stderr, "4.3.0 internal error: %v\n%s", r, debug.Stack())
+			code = status.TempFail
+		}
+	}()
+	if len(args) == 0 {
+		usage(os.Stderr)
+		return status.Usage
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			return exitCode(c.run(args[1:]))
+		}
+	}
+	fmt.Fprintf(os.Stderr, "5.3.0 unknown command %q; see \"letterbox help\"\n", args[0])
+	return status.Usage
+}
+
+// exitCode writes err's status line and returns its code. A *status.Error
+// carries both; a bare error is temporary.
+func exitCode(err error) int {
+	if err == nil {
+		return status.OK
+	}
+	var x exitStatus
+	if errors.As(err, &x) {
+		return int(x)
+	}
+	var se *status.Error
+	if !errors.As(err, &se) {
+		se = status.Temp("4.3.0", err)
+	}
+	fmt.Fprintln(os.Stderr, se.Line())
+	return se.Code
+}
+
+// exitStatus is an exit code passed through unchanged, such as the status of
+// the command "letterbox lock" ran.
+type exitStatus int
+
+func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// usageError is a bad command line: 5.3.0 and EX_USAGE.
+func usageError(format string, args ...any) error {
+	return status.Perm("5.3.0", status.Usage, fmt.Errorf(format, args...))
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: letterbox COMMAND [ARG...]")
+	fmt.Fprintln(w)
+	for _, c := range commands {
+		fmt.Fprintf(w, "  letterbox %s %s\n      %s\n", c.name, c.args, c.short)
+	}
+}
+
+func runHelp(args []string) error {
+	if len(args) == 1 {
+		for _, c := range commands {
+			if c.name == args[0] {
+				fmt.Printf("usage: letterbox %s %s\n\n%s\n", c.name, c.args, c.short)
+				return nil
+			}
+		}
+		return usageError("unknown command %q", args[0])
+	}
+	if len(args) > 1 {
+		return usageError("help takes at most one command")
+	}
+	usage(os.Stdout)
+	return nil
+}
+
+func runVersion(args []string) error {
+	if len(args) != 0 {
+		return usageError("version takes no arguments")
+	}
+	fmt.Println("letterbox", version)
+	return nil
+}
+
+// newLogger returns the logger the config's "log" key asks for. syslog goes
+// to the mail facility; when no syslog daemon listens, stderr is used instead
+// so that nothing is silently lost. The destination is opened on the first
+// message: most runs log nothing but their result, and every process start
+// counts.
+func newLogger(kind string) *slog.Logger {
+	if kind == "none" {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(&lazyHandler{open: func() slog.Handler {
+		opts := &slog.HandlerOptions{
+			ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+				if a.Key == slog.TimeKey && len(groups) == 0 {
+					return slog.Attr{} // syslog and the MTA's log stamp the time
+				}
+				return a
+			},
+		}
+		if kind == "syslog" {
+			if w, err := syslog.Dial("letterbox", syslog.Info); err == nil {
+				return slog.NewTextHandler(w, opts)
+			}
+		}
+		opts.Level = slog.LevelWarn
+		return slog.NewTextHandler(os.Stderr, opts)
+	}})
+}
+
+// lazyHandler opens its destination on first use.
+type lazyHandler struct {
+	once sync.Once
+	open func() slog.Handler
+	h    slog.Handler
+}
+
+func (l *lazyHandler) handler() slog.Handler {
+	l.once.Do(func() { l.h = l.open() })
+	return l.h
+}
+
+func (l *lazyHandler) Enabled(ctx context.Context, lv slog.Level) bool {
+	return lv >= slog.LevelInfo && l.handler().Enabled(ctx, lv)
+}
+func (l *lazyHandler) Handle(ctx context.Context, r slog.Record) error {
+	return l.handler().Handle(ctx, r)
+}
+func (l *lazyHandler) WithAttrs(as []slog.Attr) slog.Handler { return l.handler().WithAttrs(as) }
+func (l *lazyHandler) WithGroup(g string) slog.Handler       { return l.handler().WithGroup(g) }

@@ -1,0 +1,210 @@
+// Package config reads letterbox's configuration file (TOML, DESIGN §7).
+//
+// Reading is strict: an unknown key, a value of the wrong type or an invalid
+// value is an error that names the file and line. No file at all is fine:
+// Default is a working configuration.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"time"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// Config is the effective configuration.
+type Config struct {
+	SpoolDir                string   `toml:"spool_dir"`
+	HomeMailbox             string   `toml:"home_mailbox"`
+	MboxQuoting             string   `toml:"mbox_quoting"`
+	MboxLocks               []string `toml:"mbox_locks"`
+	LockTimeout             Duration `toml:"lock_timeout"`
+	StaleLockOwn            Duration `toml:"stale_lock_own"`
+	StaleLockForeign        Duration `toml:"stale_lock_foreign"`
+	LockRefresh             Duration `toml:"lock_refresh"`
+	DotlockMayFail          bool     `toml:"dotlock_may_fail"`
+	MailboxSizeLimit        int64    `toml:"mailbox_size_limit"`
+	MessageSizeLimit        int64    `toml:"message_size_limit"`
+	QuotaTempfail           bool     `toml:"quota_tempfail"`
+	StrictOwnership         bool     `toml:"strict_ownership"`
+	CreateFolders           bool     `toml:"create_folders"`
+	StripMboxPrivateHeaders bool     `toml:"strip_mbox_private_headers"`
+	Fsync                   bool     `toml:"fsync"`
+	Log                     string   `toml:"log"`
+}
+
+// Default returns the built-in configuration.
+func Default() Config {
+	return Config{
+		SpoolDir:                "/var/mail",
+		MboxQuoting:             "mboxrd",
+		MboxLocks:               []string{"dotlock", "fcntl"},
+		LockTimeout:             Duration(300 * time.Second),
+		StaleLockOwn:            Duration(180 * time.Second),
+		StaleLockForeign:        Duration(1200 * time.Second),
+		LockRefresh:             Duration(30 * time.Second),
+		QuotaTempfail:           true,
+		StrictOwnership:         true,
+		CreateFolders:           true,
+		StripMboxPrivateHeaders: true,
+		Fsync:                   true,
+		Log:                     "syslog",
+	}
+}
+
+// DefaultPath is read when neither -c nor $LETTERBOX_CONFIG names a file.
+const DefaultPath = "/etc/letterbox.toml"
+
+// Find returns the file to read: flagPath if set, else $LETTERBOX_CONFIG,
+// else DefaultPath if it exists. An empty result means built-in defaults.
+func Find(flagPath string) string {
+	if flagPath != "" {
+		return flagPath
+	}
+	if p := os.Getenv("LETTERBOX_CONFIG"); p != "" {
+		return p
+	}
+	if _, err := os.Stat(DefaultPath); err == nil {
+		return DefaultPath
+	}
+	return ""
+}
+
+// Load reads the file at path over the defaults; an empty path gives the
+// defaults. Every error names path, and the line where the file has one.
+func Load(path string) (Config, error) {
+	c := Default()
+	if path == "" {
+		return c, nil
+	}
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return c, fmt.Errorf("read config: %w", err)
+	}
+	d := toml.NewDecoder(bytes.NewReader(src)).DisallowUnknownFields()
+	if err := d.Decode(&c); err != nil {
+		return c, decodeError(path, err)
+	}
+	if err := c.validate(); err != nil {
+		var ke *keyError
+		if errors.As(err, &ke) {
+			return c, fmt.Errorf("%s:%d: %s: %w", path, lineOf(src, ke.key), ke.key, ke.err)
+		}
+		return c, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+func decodeError(path string, err error) error {
+	var sm *toml.StrictMissingError
+	if errors.As(err, &sm) && len(sm.Errors) > 0 {
+		e := sm.Errors[0]
+		row, _ := e.Position()
+		return fmt.Errorf("%s:%d: unknown key %s", path, row, keyName(e.Key()))
+	}
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		row, _ := de.Position()
+		if k := de.Key(); len(k) > 0 {
+			return fmt.Errorf("%s:%d: %s: %s", path, row, keyName(k), de.Error())
+		}
+		return fmt.Errorf("%s:%d: %s", path, row, de.Error())
+	}
+	return fmt.Errorf("%s: %w", path, err)
+}
+
+func keyName(k toml.Key) string {
+	s := ""
+	for i, p := range k {
+		if i > 0 {
+			s += "."
+		}
+		s += p
+	}
+	return s
+}
+
+// keyError is a validation error of one key.
+type keyError struct {
+	key string
+	err error
+}
+
+func (e *keyError) Error() string { return e.key + ": " + e.err.Error() }
+
+func bad(key, format string, args ...any) error {
+	return &keyError{key: key, err: fmt.Errorf(format, args...)}
+}
+
+var lockMethods = []string{"dotlock", "fcntl", "fcntl-classic", "flock"}
+
+func (c *Config) validate() error {
+	if !slices.Contains([]string{"mboxrd", "mboxo", "mboxcl2"}, c.MboxQuoting) {
+		return bad("mbox_quoting", "%q is not one of mboxrd, mboxo, mboxcl2", c.MboxQuoting)
+	}
+	if len(c.MboxLocks) == 0 {
+		return bad("mbox_locks", "no lock method given")
+	}
+	for i, m := range c.MboxLocks {
+		if !slices.Contains(lockMethods, m) {
+			return bad("mbox_locks", "%q is not one of dotlock, fcntl, fcntl-classic, flock", m)
+		}
+		if slices.Contains(c.MboxLocks[:i], m) {
+			return bad("mbox_locks", "%q named twice", m)
+		}
+	}
+	for _, d := range []struct {
+		key string
+		v   Duration
+	}{{"lock_timeout", c.LockTimeout}, {"stale_lock_own", c.StaleLockOwn}, {"stale_lock_foreign", c.StaleLockForeign}, {"lock_refresh", c.LockRefresh}} {
+		if d.v <= 0 {
+			return bad(d.key, "must be positive")
+		}
+	}
+	// A holder gives up a lock it has not proven for stale_lock_own/2; it
+	// must get to refresh well before that.
+	if 3*c.LockRefresh > c.StaleLockOwn {
+		return bad("lock_refresh", "%s is too long for stale_lock_own %s (at most a third)", c.LockRefresh, c.StaleLockOwn)
+	}
+	if c.MailboxSizeLimit < 0 {
+		return bad("mailbox_size_limit", "must not be negative")
+	}
+	if c.MessageSizeLimit < 0 {
+		return bad("message_size_limit", "must not be negative")
+	}
+	if !slices.Contains([]string{"syslog", "stderr", "none"}, c.Log) {
+		return bad("log", "%q is not one of syslog, stderr, none", c.Log)
+	}
+	return nil
+}
+
+// lineOf returns the line of src that sets key, or 0.
+func lineOf(src []byte, key string) int {
+	for i, line := range bytes.Split(src, []byte("\n")) {
+		k, _, ok := bytes.Cut(line, []byte("="))
+		if ok && string(bytes.Trim(bytes.TrimSpace(k), `"'`)) == key {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+// Duration is a time.Duration written as a string such as "30s".
+type Duration time.Duration
+
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("bad duration %q (want e.g. \"30s\", \"5m\")", b)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
+
+func (d Duration) String() string { return time.Duration(d).String() }

@@ -1,0 +1,258 @@
+package sys
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Real is the kernel.
+type Real struct{}
+
+var _ Sys = Real{}
+
+func (Real) Open(path string, flags int, perm uint32) (int, error) {
+	for {
+		fd, err := unix.Open(path, flags, perm)
+		// Opening a FIFO or a slow NFS file can be interrupted by a signal
+		// the runtime uses for preemption; that is not a failure.
+		if err == unix.EINTR {
+			continue
+		}
+		return fd, err
+	}
+}
+
+func (Real) Close(fd int) error { return unix.Close(fd) }
+
+func (Real) Read(fd int, p []byte) (int, error) {
+	for {
+		n, err := unix.Read(fd, p)
+		if err == unix.EINTR {
+			continue
+		}
+		return n, err
+	}
+}
+
+func (Real) Write(fd int, p []byte) (int, error) {
+	for {
+		n, err := unix.Write(fd, p)
+		if err == unix.EINTR {
+			continue
+		}
+		return n, err
+	}
+}
+
+func (Real) Fsync(fd int) error                 { return unix.Fsync(fd) }
+func (Real) Ftruncate(fd int, size int64) error { return unix.Ftruncate(fd, size) }
+
+func (Real) Fstat(fd int) (Stat, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return Stat{}, err
+	}
+	return fromStat(&st), nil
+}
+
+func (Real) Lstat(path string) (Stat, error) {
+	var sx unix.Statx_t
+	err := unix.Statx(unix.AT_FDCWD, path, unix.AT_SYMLINK_NOFOLLOW|unix.AT_STATX_FORCE_SYNC, unix.STATX_BASIC_STATS, &sx)
+	if err == unix.ENOSYS || err == unix.EINVAL {
+		// Kernels before 4.11 have no statx; lstat may be served from the
+		// attribute cache, which is the best they offer.
+		var st unix.Stat_t
+		if err := unix.Lstat(path, &st); err != nil {
+			return Stat{}, err
+		}
+		return fromStat(&st), nil
+	}
+	if err != nil {
+		return Stat{}, err
+	}
+	return Stat{
+		Dev:   unix.Mkdev(sx.Dev_major, sx.Dev_minor),
+		Ino:   sx.Ino,
+		Mode:  uint32(sx.Mode),
+		Nlink: uint64(sx.Nlink),
+		Uid:   sx.Uid,
+		Gid:   sx.Gid,
+		Size:  int64(sx.Size),
+		Mtime: time.Unix(sx.Mtime.Sec, int64(sx.Mtime.Nsec)),
+		Ctime: time.Unix(sx.Ctime.Sec, int64(sx.Ctime.Nsec)),
+	}, nil
+}
+
+func fromStat(st *unix.Stat_t) Stat {
+	return Stat{
+		Dev:   uint64(st.Dev),
+		Ino:   uint64(st.Ino),
+		Mode:  uint32(st.Mode),
+		Nlink: uint64(st.Nlink),
+		Uid:   st.Uid,
+		Gid:   st.Gid,
+		Size:  st.Size,
+		Mtime: time.Unix(st.Mtim.Unix()),
+		Ctime: time.Unix(st.Ctim.Unix()),
+	}
+}
+
+func (Real) Link(oldpath, newpath string) error   { return unix.Link(oldpath, newpath) }
+func (Real) Rename(oldpath, newpath string) error { return unix.Rename(oldpath, newpath) }
+func (Real) Unlink(path string) error             { return unix.Unlink(path) }
+func (Real) Mkdir(path string, perm uint32) error { return unix.Mkdir(path, perm) }
+
+func (Real) ReadDir(dir string) ([]string, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, unwrap(err)
+	}
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	return names, unwrap(err)
+}
+
+func (Real) Touch(path string) error {
+	return unix.UtimesNanoAt(unix.AT_FDCWD, path, nil, unix.AT_SYMLINK_NOFOLLOW)
+}
+
+func (Real) SetLock(fd int, kind LockKind, lock bool) error {
+	if kind == Flock {
+		how := unix.LOCK_UN
+		if lock {
+			how = unix.LOCK_EX | unix.LOCK_NB
+		}
+		return unix.Flock(fd, how)
+	}
+	lk := unix.Flock_t{Type: unix.F_UNLCK, Whence: 0, Start: 0, Len: 0}
+	if lock {
+		lk.Type = unix.F_WRLCK
+	}
+	cmd := unix.F_OFD_SETLK
+	if kind == POSIX {
+		cmd = unix.F_SETLK
+	}
+	return unix.FcntlFlock(uintptr(fd), cmd, &lk)
+}
+
+func (Real) LockHolder(fd int) (bool, error) {
+	lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: 0, Start: 0, Len: 0}
+	if err := unix.FcntlFlock(uintptr(fd), unix.F_OFD_GETLK, &lk); err != nil {
+		return false, err
+	}
+	return lk.Type != unix.F_UNLCK, nil
+}
+
+func (Real) Now() time.Time { return time.Now() }
+
+func (r Real) Identity() (Identity, error) {
+	var id Identity
+	var uts unix.Utsname
+	if err := unix.Uname(&uts); err != nil {
+		return id, fmt.Errorf("uname: %w", err)
+	}
+	id.Host = unix.ByteSliceToString(uts.Nodename[:])
+	b, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return id, fmt.Errorf("read boot id: %w", err)
+	}
+	id.Boot = strings.TrimSpace(string(b))
+	ns, err := os.Readlink("/proc/self/ns/pid")
+	if err != nil {
+		return id, fmt.Errorf("read pid namespace: %w", err)
+	}
+	// "pid:[4026531836]" -> "4026531836"
+	id.PidNS = strings.TrimSuffix(strings.TrimPrefix(ns, "pid:["), "]")
+	id.Pid = os.Getpid()
+	if id.Start, err = r.ProcStart(id.Pid); err != nil {
+		return id, fmt.Errorf("read own start time: %w", err)
+	}
+	return id, nil
+}
+
+func (Real) ProcStart(pid int) (uint64, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, unwrap(err)
+	}
+	// The command name (field 2) is in parentheses and may itself contain
+	// spaces and parentheses; the fields after the last ')' are plain.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("parse /proc/%d/stat: no command field", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	const startField = 22 - 3 // field 3 (state) is f[0]
+	if len(f) <= startField {
+		return 0, fmt.Errorf("parse /proc/%d/stat: %d fields", pid, len(f)+2)
+	}
+	return strconv.ParseUint(f[startField], 10, 64)
+}
+
+func (Real) Watch(path string) (Watcher, error) {
+	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := unix.InotifyAddWatch(fd, filepath.Dir(path), unix.IN_DELETE|unix.IN_MOVED_FROM|unix.IN_ONLYDIR); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	w := &inotify{f: os.NewFile(uintptr(fd), "inotify"), c: make(chan struct{}, 1), name: filepath.Base(path)}
+	go w.run()
+	return w, nil
+}
+
+type inotify struct {
+	f    *os.File
+	c    chan struct{}
+	name string
+}
+
+func (w *inotify) C() <-chan struct{} { return w.c }
+func (w *inotify) Close() error       { return w.f.Close() }
+
+func (w *inotify) run() {
+	buf := make([]byte, 64*(unix.SizeofInotifyEvent+unix.NAME_MAX+1))
+	for {
+		n, err := w.f.Read(buf)
+		if err != nil {
+			return
+		}
+		for off := 0; off+unix.SizeofInotifyEvent <= n; {
+			// struct inotify_event { int wd; uint32_t mask, cookie, len; char name[]; }
+			mask := binary.NativeEndian.Uint32(buf[off+4:])
+			nlen := int(binary.NativeEndian.Uint32(buf[off+12:]))
+			name := buf[off+unix.SizeofInotifyEvent : off+unix.SizeofInotifyEvent+nlen]
+			off += unix.SizeofInotifyEvent + nlen
+			// Events for other files in a busy spool directory are noise;
+			// an overflowed queue may have dropped ours, so wake then too.
+			if mask&unix.IN_Q_OVERFLOW != 0 || string(bytes.TrimRight(name, "\x00")) == w.name {
+				select {
+				case w.c <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}
+}
+
+// unwrap returns the errno inside an *os.PathError or *os.SyscallError, so
+// Real returns bare errnos like the rest of the seam.
+func unwrap(err error) error {
+	switch e := err.(type) {
+	case *os.PathError:
+		return e.Err
+	case *os.SyscallError:
+		return e.Err
+	}
+	return err
+}

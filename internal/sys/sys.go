@@ -1,0 +1,130 @@
+// Package sys is the narrow seam through which letterbox makes every system
+// call that touches a mailbox or its lock.
+//
+// The lock and the format writers never call the kernel directly: they take a
+// Sys. Real is the kernel; package sys/faulty wraps it to inject the faults an
+// NFS client shows (lost replies, replays, stale attributes, skewed clocks,
+// ENOSPC, EIO), which the real kernel cannot be made to produce on demand.
+//
+// Errors are returned as the kernel gave them (a unix.Errno), unwrapped, so
+// callers can classify them with errors.Is and wrap them with the action that
+// failed.
+package sys
+
+import (
+	"time"
+)
+
+// Sys is the set of system calls letterbox's storage code may use.
+//
+// Paths are used as given: relative paths resolve against the working
+// directory. No method follows a symlink in the last path component unless it
+// says so.
+type Sys interface {
+	// Open is open(2). Callers should pass O_CLOEXEC.
+	Open(path string, flags int, perm uint32) (fd int, err error)
+	Close(fd int) error
+	Read(fd int, p []byte) (int, error)
+	// Write is one write(2); it may write less than len(p).
+	Write(fd int, p []byte) (int, error)
+	Fsync(fd int) error
+	Ftruncate(fd int, size int64) error
+	Fstat(fd int) (Stat, error)
+
+	// Lstat returns fresh attributes of path without following a final
+	// symlink: statx(2) with AT_STATX_FORCE_SYNC, so that on NFS the answer
+	// comes from the server, not the attribute cache. The name-to-inode
+	// mapping may still come from the client's dentry cache.
+	Lstat(path string) (Stat, error)
+	Link(oldpath, newpath string) error
+	Rename(oldpath, newpath string) error
+	Unlink(path string) error
+	Mkdir(path string, perm uint32) error
+	// ReadDir returns the names in dir, without "." and "..".
+	ReadDir(dir string) ([]string, error)
+	// Touch sets the atime and mtime of path to the file server's current
+	// time: utimensat(path, NULL, AT_SYMLINK_NOFOLLOW). On NFS a NULL time is
+	// sent as SET_TO_SERVER_TIME; an explicit time would be the client's clock.
+	Touch(path string) error
+
+	// SetLock places or removes a kernel lock on fd without blocking; see
+	// LockKind. It returns EAGAIN (or EACCES, EWOULDBLOCK) when another holder
+	// conflicts.
+	SetLock(fd int, kind LockKind, lock bool) error
+	// LockHolder reports whether some other open file description holds a
+	// conflicting fcntl lock on fd's whole file (F_OFD_GETLK).
+	LockHolder(fd int) (held bool, err error)
+
+	// Now is the local clock. Deadlines are measured as differences of Now,
+	// never compared with file timestamps.
+	Now() time.Time
+	// Identity describes this process, for lock ownership.
+	Identity() (Identity, error)
+	// ProcStart returns the start time of process pid in clock ticks since
+	// boot (field 22 of /proc/PID/stat); ENOENT when there is no such process.
+	ProcStart(pid int) (uint64, error)
+	// Watch reports removals and renames in dir, so a waiter can wake when a
+	// lock goes away. It may return an error where that is not supported;
+	// callers then poll.
+	Watch(dir string) (Watcher, error)
+}
+
+// LockKind selects a kernel lock.
+type LockKind int
+
+const (
+	// OFD is an open-file-description fcntl lock (F_OFD_SETLK): it belongs to
+	// the open file, not the process, so closing another descriptor of the
+	// same file elsewhere in the process does not drop it.
+	OFD LockKind = iota
+	// POSIX is a classic fcntl lock (F_SETLK), for filesystems or peers that
+	// do not handle OFD locks.
+	POSIX
+	// Flock is flock(2). On Linux NFS it is emulated as a POSIX lock on the
+	// server and conflicts with fcntl locks taken by the same process.
+	Flock
+)
+
+func (k LockKind) String() string {
+	switch k {
+	case OFD:
+		return "fcntl"
+	case POSIX:
+		return "fcntl-classic"
+	case Flock:
+		return "flock"
+	}
+	return "unknown"
+}
+
+// Stat is the part of a file's attributes letterbox decides on.
+type Stat struct {
+	Dev, Ino uint64
+	Mode     uint32 // type and permission bits, as st_mode
+	Nlink    uint64
+	Uid, Gid uint32
+	Size     int64
+	Mtime    time.Time
+	Ctime    time.Time
+}
+
+// SameFile reports whether s and t describe the same inode.
+func (s Stat) SameFile(t Stat) bool { return s.Dev == t.Dev && s.Ino == t.Ino }
+
+// Identity names a process across hosts and reboots: a pid is meaningful only
+// together with the boot and the pid namespace it was issued in, and only
+// while the process started at Start is still the one holding it.
+type Identity struct {
+	Host  string // hostname, as the kernel reports it; no DNS
+	Boot  string // /proc/sys/kernel/random/boot_id
+	PidNS string // inode of /proc/self/ns/pid
+	Pid   int
+	Start uint64 // clock ticks after boot
+}
+
+// Watcher delivers a value on C after something in the watched directory was
+// removed or renamed away. Close releases it.
+type Watcher interface {
+	C() <-chan struct{}
+	Close() error
+}

@@ -1,0 +1,468 @@
+package locking
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"path/filepath"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"letterbox/internal/sys"
+)
+
+// Backoff between attempts while a lock is held by someone else. A delivery
+// holds the lock for about a millisecond, so waiting starts small; the peers'
+// fixed 5-8 s sleeps are what make them slower with two streams than with one
+// (peer-bench.md). On a local filesystem a waiter is also woken by inotify
+// when the lock goes away; on NFS only polling sees other hosts.
+const (
+	minBackoff = time.Millisecond
+	maxBackoff = time.Second
+)
+
+// Dotlock is a held MAILBOX.lock. Its methods are safe for use by one
+// goroutine at a time.
+type Dotlock struct {
+	o       Options
+	path    string // MAILBOX.lock
+	content []byte
+	st      sys.Stat // the lock's inode, recorded when it became ours
+}
+
+// Path returns the lock file's path.
+func (d *Dotlock) Path() string { return d.path }
+
+// AcquireDotlock takes the dot-lock mailbox+".lock" (nfs-locking.md §10.1),
+// waiting until o.Timeout for a holder to release it and breaking it only when
+// it is provably stale (§10.2). It returns a *BusyError when the deadline
+// passes, ErrNotLockFile when the lock path is not a regular file, ctx's
+// error when ctx ends first, and a wrapped errno for errors that waiting
+// cannot cure (a missing or read-only directory, a name too long).
+//
+// On every error, nothing of ours is left in the directory. On success the
+// caller owes Release, and should call Refresh every o.Refresh while holding.
+func AcquireDotlock(ctx context.Context, mailbox string, o Options) (*Dotlock, error) {
+	o = o.withDefaults()
+	id, err := o.Sys.Identity()
+	if err != nil {
+		return nil, err
+	}
+	me, err := newOwner(id)
+	if err != nil {
+		return nil, err
+	}
+	a := &acquirer{ctx: ctx, o: o, s: o.Sys, mailbox: mailbox, lock: mailbox + ".lock", me: me}
+	a.start = a.s.Now()
+	a.deadline = a.start.Add(o.Timeout)
+	d, err := a.run()
+	a.cleanup()
+	return d, err
+}
+
+// acquirer is the state of one AcquireDotlock call.
+type acquirer struct {
+	ctx     context.Context
+	o       Options
+	s       sys.Sys
+	mailbox string
+	lock    string
+	me      owner
+
+	uniq    string   // our unique file, "" when there is none
+	ust     sys.Stat // its identity
+	touched time.Time
+	srvNow  time.Time // server time at touched; zero until asked for
+
+	start, deadline time.Time
+	watch           sys.Watcher
+	seen            sys.Stat  // the foreign lock last seen
+	nextCheck       time.Time // no staleness check of seen before this
+	holder          string    // who holds it, for the error message
+	cause           error     // why the last attempt failed, when not just "held"
+}
+
+func (a *acquirer) run() (*Dotlock, error) {
+	backoff := minBackoff
+	absent := 0
+	for attempt := 0; ; attempt++ {
+		if err := a.ctx.Err(); err != nil {
+			return nil, err
+		}
+		if err := a.prepare(attempt); err != nil {
+			if !transient(err) {
+				return nil, err
+			}
+			a.cause = err // row 18: ENOSPC/EDQUOT/EIO may clear; retry until the deadline
+			if !a.sleep(&backoff) {
+				return nil, a.busy()
+			}
+			continue
+		}
+
+		lerr := a.s.Link(a.uniq, a.lock)
+		// Decide by a fresh lookup, not by link's return: on NFS a lost reply
+		// turns success into EEXIST, EIO or ETIMEDOUT (rows 1, 2, 27), and
+		// nlink of the unique file may be stale or wrong (rows 3, 4).
+		st, serr := a.s.Lstat(a.lock)
+		if serr == nil && st.SameFile(a.ust) {
+			return a.won(st), nil
+		}
+		if lerr == nil {
+			// link(2) said yes but the lookup does not show our inode: a
+			// cached negative entry (row 5) or a filesystem that lies about
+			// links (row 3). Ask again a few times, then go by the lookup.
+			for i := 0; i < 3 && (serr != nil || !st.SameFile(a.ust)); i++ {
+				st, serr = a.s.Lstat(a.lock)
+			}
+			if serr == nil && st.SameFile(a.ust) {
+				return a.won(st), nil
+			}
+			a.o.Log.Warn("link reported success but the lock is not ours", "lock", a.lock, "lookup", errString(serr))
+		}
+		switch {
+		case lerr == nil, errors.Is(lerr, unix.EEXIST):
+		case errors.Is(lerr, unix.ENOENT):
+			// Our unique file is gone (swept by an impatient peer?) or the
+			// directory went away; make a new one, which tells which.
+			a.uniq = ""
+			continue
+		case transient(lerr):
+			a.cause = fmt.Errorf("link %s: %w", a.lock, lerr)
+		default:
+			// EACCES, EPERM (hard links not allowed), EROFS, EMLINK...: no
+			// amount of waiting helps (row 17).
+			return nil, fmt.Errorf("link %s to %s: %w", a.uniq, a.lock, lerr)
+		}
+
+		if serr != nil {
+			if !errors.Is(serr, unix.ENOENT) && !errors.Is(serr, unix.ESTALE) {
+				a.cause = fmt.Errorf("lstat %s: %w", a.lock, serr)
+			} else if absent++; absent < 3 {
+				// The lock vanished between link and lookup, or the lookup
+				// was a cached negative entry: link again at once, it is
+				// the server's answer that counts (rows 5, 10).
+				continue
+			}
+			if !a.sleep(&backoff) {
+				return nil, a.busy()
+			}
+			continue
+		}
+		absent = 0
+		if st.Mode&unix.S_IFMT != unix.S_IFREG {
+			// Row 21: never break or remove a directory, symlink or device
+			// someone put there; waiting will not make it a lock.
+			return nil, fmt.Errorf("%s: %w (%s)", a.lock, ErrNotLockFile, fileType(st.Mode))
+		}
+
+		if !st.SameFile(a.seen) || !st.Mtime.Equal(a.seen.Mtime) || st.Size != a.seen.Size {
+			// A new holder, or a refresh: progress, so wait briefly again.
+			a.seen = st
+			a.nextCheck = time.Time{}
+			backoff = minBackoff
+		}
+		if !a.s.Now().Before(a.nextCheck) {
+			switch v := a.evaluate(st); v {
+			case broke, gone:
+				continue
+			}
+		}
+		if !a.sleep(&backoff) {
+			return nil, a.busy()
+		}
+	}
+}
+
+// prepare makes sure a unique file exists and, after the first attempt, is
+// fresh: it is touched in server time before each link, so that the lock it
+// becomes is never born stale after a long wait (row 16; liblockfile T17).
+func (a *acquirer) prepare(attempt int) error {
+	if a.uniq == "" {
+		return a.createUnique()
+	}
+	if attempt == 0 {
+		return nil
+	}
+	if err := a.s.Touch(a.uniq); err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			a.uniq = ""
+			return a.createUnique()
+		}
+		return fmt.Errorf("touch %s: %w", a.uniq, err)
+	}
+	a.touched, a.srvNow = a.s.Now(), time.Time{}
+	return nil
+}
+
+// createUnique creates, fills and closes our unique file, checking write and
+// close: NFS reports ENOSPC and EDQUOT as late as close (row 18).
+func (a *acquirer) createUnique() error {
+	for tries := 0; ; tries++ {
+		u, err := uniqueName(a.lock, a.me)
+		if err != nil {
+			return err
+		}
+		fd, err := a.s.Open(u, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
+		if errors.Is(err, unix.EEXIST) && tries < 3 {
+			// 128 random bits collided, or a lost reply to our own O_EXCL
+			// create: either way, a new name.
+			if a.me.tok, err = randomHex(); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("create %s: %w", u, err)
+		}
+		content := []byte(a.me.String())
+		st, err := writeFile(a.s, fd, content)
+		if cerr := a.s.Close(fd); err == nil && cerr != nil {
+			err = fmt.Errorf("close: %w", cerr)
+		}
+		if err != nil {
+			a.s.Unlink(u)
+			return fmt.Errorf("write %s: %w", u, err)
+		}
+		a.uniq, a.ust = u, st
+		a.touched, a.srvNow = a.s.Now(), time.Time{}
+		return nil
+	}
+}
+
+// writeFile writes all of b to fd, handling short writes, and returns fd's
+// attributes.
+func writeFile(s sys.Sys, fd int, b []byte) (sys.Stat, error) {
+	for len(b) > 0 {
+		n, err := s.Write(fd, b)
+		if err != nil {
+			return sys.Stat{}, err
+		}
+		if n == 0 {
+			return sys.Stat{}, unix.EIO
+		}
+		b = b[n:]
+	}
+	return s.Fstat(fd)
+}
+
+func (a *acquirer) won(st sys.Stat) *Dotlock {
+	if err := a.s.Unlink(a.uniq); err != nil && !errors.Is(err, unix.ENOENT) {
+		// The lock is ours either way; the extra name ages out and is swept.
+		a.o.Log.Warn("cannot remove unique file", "path", a.uniq, "err", err)
+	}
+	d := &Dotlock{o: a.o, path: a.lock, content: []byte(a.me.String()), st: st}
+	a.uniq = ""
+	return d
+}
+
+// cleanup removes what the attempt leaves behind on any exit path.
+func (a *acquirer) cleanup() {
+	if a.uniq != "" {
+		if err := a.s.Unlink(a.uniq); err != nil && !errors.Is(err, unix.ENOENT) {
+			a.o.Log.Warn("cannot remove unique file", "path", a.uniq, "err", err)
+		}
+		a.uniq = ""
+	}
+	if a.watch != nil {
+		a.watch.Close()
+		a.watch = nil
+	}
+}
+
+func (a *acquirer) busy() error {
+	return &BusyError{Lock: a.lock, Waited: a.s.Now().Sub(a.start), Holder: a.holder, Cause: a.cause}
+}
+
+// sleep waits a jittered *backoff, or until the lock goes away, ctx ends or
+// the deadline passes, and grows *backoff. It reports false at the deadline.
+func (a *acquirer) sleep(backoff *time.Duration) bool {
+	d := *backoff/2 + rand.N(*backoff/2+1)
+	*backoff = min(*backoff*8/5, maxBackoff)
+	if a.watch == nil {
+		// Best effort: without inotify (NFS, other hosts) we poll.
+		a.watch, _ = a.s.Watch(a.lock)
+	}
+	return a.wait(d)
+}
+
+// wait waits d (cut to the deadline), returning early when the lock is
+// removed. It reports false when the deadline has passed or ctx ended.
+func (a *acquirer) wait(d time.Duration) bool {
+	left := a.deadline.Sub(a.s.Now())
+	if left <= 0 || a.ctx.Err() != nil {
+		return false
+	}
+	t := time.NewTimer(min(d, left))
+	defer t.Stop()
+	var woken <-chan struct{}
+	if a.watch != nil {
+		woken = a.watch.C()
+	}
+	select {
+	case <-t.C:
+	case <-woken:
+	case <-a.ctx.Done():
+		return false
+	}
+	return true
+}
+
+// serverNow is the file server's current time: the mtime our unique file got
+// when it was last created or touched, plus the local monotonic time since.
+// Ages of locks are measured against it, never against the local clock, so
+// that clock skew between hosts neither breaks live locks nor keeps dead ones
+// (rows 11, 12; nfs-locking.md §10.2).
+func (a *acquirer) serverNow() (time.Time, error) {
+	if a.srvNow.IsZero() {
+		st, err := a.s.Lstat(a.uniq)
+		if err != nil {
+			return time.Time{}, fmt.Errorf("lstat %s: %w", a.uniq, err)
+		}
+		a.srvNow = st.Mtime
+	}
+	return a.srvNow.Add(a.s.Now().Sub(a.touched)), nil
+}
+
+// readLock returns up to 512 bytes of the lock file at path.
+func readLock(s sys.Sys, path string) ([]byte, error) {
+	fd, err := s.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close(fd)
+	buf := make([]byte, 512)
+	n := 0
+	for n < len(buf) {
+		m, err := s.Read(fd, buf[n:])
+		if err != nil {
+			return nil, err
+		}
+		if m == 0 {
+			break
+		}
+		n += m
+	}
+	return buf[:n], nil
+}
+
+// Verify proves the lock is still ours: the lock path names our inode and
+// holds our token (inode numbers are reused quickly once a file is deleted).
+// It returns an error wrapping ErrLost when it is not, and another error when
+// it cannot tell.
+func (d *Dotlock) Verify() error {
+	s := d.o.Sys
+	st, err := s.Lstat(d.path)
+	if errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("%s: %w: removed by someone else", d.path, ErrLost)
+	}
+	if err != nil {
+		return fmt.Errorf("lstat %s: %w", d.path, err)
+	}
+	if !st.SameFile(d.st) {
+		return fmt.Errorf("%s: %w: replaced by someone else", d.path, ErrLost)
+	}
+	c, err := readLock(s, d.path)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", d.path, err)
+	}
+	if !bytes.Equal(c, d.content) {
+		return fmt.Errorf("%s: %w: replaced by someone else", d.path, ErrLost)
+	}
+	return nil
+}
+
+// Refresh verifies the lock is ours and then sets its times to the server's
+// now, so that no peer's stale rule (liblockfile 300 s, Postfix 500 s,
+// Dovecot 120 s) ever sees it old (row 15). It never touches a lock that is
+// not ours.
+func (d *Dotlock) Refresh() error {
+	if err := d.Verify(); err != nil {
+		return err
+	}
+	if err := d.o.Sys.Touch(d.path); err != nil {
+		return fmt.Errorf("touch %s: %w", d.path, err)
+	}
+	return nil
+}
+
+// Release gives the lock up (nfs-locking.md §10.4): it renames the lock to a
+// fresh private name, checks that what it moved is ours, and removes that
+// name. What it moved by mistake (a replayed or late rename of someone else's
+// lock, row 7) it puts back. It returns an error wrapping ErrLost when the
+// lock was not ours any more; it never removes a lock that is not.
+func (d *Dotlock) Release() error {
+	if err := d.Verify(); err != nil {
+		return err
+	}
+	s := d.o.Sys
+	rnd, err := randomHex()
+	if err != nil {
+		return err
+	}
+	aside := d.path + ".rel." + rnd
+	var rerr error
+	for try := 0; try < 3; try++ {
+		// Retrying with the same target is idempotent: a rename that was
+		// done already fails with ENOENT and the check below sees our inode.
+		if rerr = s.Rename(d.path, aside); rerr == nil || !transient(rerr) {
+			break
+		}
+	}
+	st, err := s.Lstat(aside)
+	switch {
+	case err == nil && st.SameFile(d.st):
+		if err := s.Unlink(aside); err != nil && !errors.Is(err, unix.ENOENT) {
+			return fmt.Errorf("unlink %s: %w", aside, err)
+		}
+		return nil
+	case err == nil:
+		// We moved a lock that is not ours: a replay of an earlier rename
+		// executed after someone else took the lock, or a breaker's lock
+		// created in between. Put it back at once.
+		lerr := s.Link(aside, d.path)
+		s.Unlink(aside)
+		if lerr != nil {
+			d.o.Log.Error("cannot restore a displaced lock; its holder will notice", "lock", d.path, "err", lerr)
+		} else {
+			d.o.Log.Warn("restored a lock displaced by a replayed rename", "lock", d.path)
+		}
+		return fmt.Errorf("%s: %w: another lock stood in its place at release", d.path, ErrLost)
+	case errors.Is(rerr, unix.ENOENT):
+		return fmt.Errorf("%s: %w: vanished before release", d.path, ErrLost)
+	case rerr != nil:
+		// Never fall back to unlink by name: the lock is left to age out.
+		return fmt.Errorf("rename %s: %w", d.path, rerr)
+	default:
+		return fmt.Errorf("lstat %s after rename: %w", aside, err)
+	}
+}
+
+func fileType(mode uint32) string {
+	switch mode & unix.S_IFMT {
+	case unix.S_IFDIR:
+		return "a directory"
+	case unix.S_IFLNK:
+		return "a symlink"
+	case unix.S_IFIFO:
+		return "a FIFO"
+	case unix.S_IFSOCK:
+		return "a socket"
+	case unix.S_IFCHR, unix.S_IFBLK:
+		return "a device"
+	}
+	return "a regular file"
+}
+
+func errString(err error) string {
+	if err == nil {
+		return "ok"
+	}
+	return err.Error()
+}
+
+// dirOf is filepath.Dir, named for what the lock code uses it for.
+func dirOf(path string) string { return filepath.Dir(path) }

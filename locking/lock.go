@@ -1,0 +1,360 @@
+package locking
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"letterbox/internal/sys"
+)
+
+// Methods says which locks guard a mailbox.
+type Methods struct {
+	Dotlock bool
+	Kernel  []sys.LockKind
+	// DotlockMayFail continues with the kernel locks alone when the lock
+	// directory may not be written (EACCES, EPERM, EROFS), as Postfix's
+	// "dotlock may fail" does; otherwise that is an error.
+	DotlockMayFail bool
+}
+
+// ParseMethods reads the names of DESIGN §7's mbox_locks: "dotlock",
+// "fcntl" (an OFD lock), "fcntl-classic" (a per-process POSIX lock) and
+// "flock".
+func ParseMethods(names []string) (Methods, error) {
+	var m Methods
+	seen := map[string]bool{}
+	for _, n := range names {
+		if seen[n] {
+			return m, fmt.Errorf("lock method %q named twice", n)
+		}
+		seen[n] = true
+		switch n {
+		case "dotlock":
+			m.Dotlock = true
+		case "fcntl":
+			m.Kernel = append(m.Kernel, sys.OFD)
+		case "fcntl-classic":
+			m.Kernel = append(m.Kernel, sys.POSIX)
+		case "flock":
+			m.Kernel = append(m.Kernel, sys.Flock)
+		default:
+			return m, fmt.Errorf("unknown lock method %q (want dotlock, fcntl, fcntl-classic or flock)", n)
+		}
+	}
+	if seen["fcntl"] && seen["fcntl-classic"] {
+		return m, errors.New("lock methods fcntl and fcntl-classic exclude each other")
+	}
+	if !m.Dotlock && len(m.Kernel) == 0 {
+		return m, errors.New("no lock method given")
+	}
+	return m, nil
+}
+
+func (m Methods) String() string {
+	var s []string
+	if m.Dotlock {
+		s = append(s, "dotlock")
+	}
+	for _, k := range m.Kernel {
+		s = append(s, k.String())
+	}
+	return strings.Join(s, ",")
+}
+
+// Opener opens the mailbox for the kernel locks, after the dot-lock is held.
+// It returns -1 and no error when there is no file to lock. The Lock owns the
+// descriptor it returns and closes it on release.
+type Opener func() (fd int, err error)
+
+// Lock is a mailbox held under all of its methods: the dot-lock, refreshed in
+// the background, and kernel locks on the descriptor Opener returned.
+type Lock struct {
+	o     Options
+	path  string
+	dot   *Dotlock // nil without a dot-lock
+	fd    int
+	kinds []sys.LockKind // kernel locks held on fd
+
+	mu       sync.Mutex
+	lastOK   time.Time // last proof of ownership, by the local clock
+	err      error     // why the lock was lost
+	stopped  bool
+	lost     chan struct{}
+	refreshT *time.Timer // refreshTick
+	watchT   *time.Timer // watchTick
+	running  sync.WaitGroup
+}
+
+// Acquire locks mailbox in the order of nfs-locking.md §10.6 (Debian Policy
+// §11.6, non-blocking variant): the dot-lock first, never while holding a
+// kernel lock; then open; then each kernel lock without blocking. If a kernel
+// lock cannot be had, everything is released and, after a random wait,
+// everything is tried again, until o.Timeout. That order cannot deadlock
+// against peers that lock in either order (mutt: fcntl first; procmail,
+// Postfix: dot-lock first).
+//
+// Errors are those of AcquireDotlock, the Opener's, and a *BusyError when a
+// kernel lock stays taken. On success the caller owes Release; it should call
+// Check before it commits (fsync) and watch Lost while it writes.
+func Acquire(ctx context.Context, mailbox string, m Methods, o Options, open Opener) (*Lock, error) {
+	o = o.withDefaults()
+	s := o.Sys
+	start := s.Now()
+	deadline := start.Add(o.Timeout)
+	backoff := 10 * time.Millisecond
+	for {
+		var dot *Dotlock
+		if m.Dotlock {
+			oo := o
+			oo.Timeout = deadline.Sub(s.Now())
+			if oo.Timeout <= 0 {
+				return nil, &BusyError{Lock: mailbox + ".lock", Waited: s.Now().Sub(start)}
+			}
+			var err error
+			dot, err = AcquireDotlock(ctx, mailbox, oo)
+			if be, ok := err.(*BusyError); ok {
+				be.Waited = s.Now().Sub(start)
+			}
+			switch {
+			case err == nil:
+			case m.DotlockMayFail && denied(err):
+				o.Log.Warn("continuing without dot-lock", "mailbox", mailbox, "err", err)
+			default:
+				return nil, err
+			}
+		}
+		l := &Lock{o: o, path: mailbox, dot: dot, fd: -1, lost: make(chan struct{})}
+		if open != nil {
+			fd, err := open()
+			if err != nil {
+				l.release()
+				return nil, err
+			}
+			l.fd = fd
+		}
+		busy, err := l.kernelLock(m.Kernel)
+		if err == nil {
+			l.lastOK = s.Now()
+			if dot != nil {
+				// Timers, not goroutines: nothing runs until they fire, which
+				// keeps a short hold (the common case) cheap.
+				l.refreshT = time.AfterFunc(o.Refresh, l.refreshTick)
+				l.watchT = time.AfterFunc(l.watchEvery(), l.watchTick)
+			}
+			return l, nil
+		}
+		l.release()
+		if !busy {
+			return nil, err
+		}
+		// Debian Policy §11.6 footnote: the second lock is taken: "remove the
+		// first lock, wait a (random) time, and start over".
+		d := backoff/2 + rand.N(backoff/2+1)
+		backoff = min(backoff*2, maxBackoff)
+		left := deadline.Sub(s.Now())
+		if left <= 0 {
+			return nil, &BusyError{Lock: mailbox, Waited: s.Now().Sub(start), Holder: "a kernel lock on the mailbox"}
+		}
+		t := time.NewTimer(min(d, left))
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// kernelLock takes each kernel lock on l.fd without blocking, retrying a
+// few times over some milliseconds (cf. Postfix deliver_flock()). busy
+// reports that a lock is held by someone else.
+func (l *Lock) kernelLock(kinds []sys.LockKind) (busy bool, err error) {
+	if l.fd < 0 {
+		return false, nil
+	}
+	s := l.o.Sys
+	for _, k := range kinds {
+		for try := 0; ; try++ {
+			err = s.SetLock(l.fd, k, true)
+			if err == nil {
+				l.kinds = append(l.kinds, k)
+				break
+			}
+			conflict := errors.Is(err, unix.EAGAIN) || errors.Is(err, unix.EACCES) || errors.Is(err, unix.EWOULDBLOCK)
+			if !conflict {
+				// ENOLCK (no lock manager on an NFS mount), EBADF...:
+				// delivering without the lock is not safe.
+				return false, fmt.Errorf("lock %s (%s): %w", l.path, k, err)
+			}
+			if try == 3 {
+				return true, fmt.Errorf("lock %s (%s): %w", l.path, k, err)
+			}
+			time.Sleep(time.Millisecond + rand.N(4*time.Millisecond))
+		}
+	}
+	return false, nil
+}
+
+// FD returns the descriptor from the Opener, or -1.
+func (l *Lock) FD() int { return l.fd }
+
+// Lost is closed when the lock is found lost while held; Check then returns
+// the reason. A writer must stop and roll back.
+func (l *Lock) Lost() <-chan struct{} { return l.lost }
+
+// Check proves the lock is still held: it was not found lost, it was proven
+// ours recently enough that no other machine may have broken it, and the
+// dot-lock still names our inode and token now. A writer calls it before it
+// commits; an error means it must roll back.
+func (l *Lock) Check() error {
+	l.mu.Lock()
+	err, last := l.err, l.lastOK
+	l.mu.Unlock()
+	if err != nil || l.dot == nil {
+		return err
+	}
+	if since := l.o.Sys.Now().Sub(last); since > l.o.watchdog() {
+		return l.fail(fmt.Errorf("%s: %w: not verified for %s", l.dot.path, ErrLost, since.Round(time.Second)))
+	}
+	if err := l.dot.Verify(); err != nil {
+		if errors.Is(err, ErrLost) {
+			return l.fail(err)
+		}
+		return err
+	}
+	l.ok()
+	return nil
+}
+
+func (l *Lock) ok() {
+	l.mu.Lock()
+	l.lastOK = l.o.Sys.Now()
+	l.mu.Unlock()
+}
+
+// fail records that the lock is lost, once, and returns the reason.
+func (l *Lock) fail(err error) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.err == nil {
+		l.err = err
+		l.o.Log.Error("lock lost", "mailbox", l.path, "err", err)
+		close(l.lost)
+	}
+	return l.err
+}
+
+// enter reports whether a timer callback may run, and counts it as running
+// so that Release can wait for it.
+func (l *Lock) enter() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.stopped || l.err != nil {
+		return false
+	}
+	l.running.Add(1)
+	return true
+}
+
+// refreshTick proves ownership and touches the dot-lock, every o.Refresh
+// (nfs-locking.md §10.3).
+func (l *Lock) refreshTick() {
+	if !l.enter() {
+		return
+	}
+	defer l.running.Done()
+	switch err := l.dot.Refresh(); {
+	case err == nil:
+		l.ok()
+	case errors.Is(err, ErrLost):
+		l.fail(err)
+		return
+	default:
+		// A transient error proves nothing either way; the watchdog
+		// decides if it lasts.
+		l.o.Log.Warn("cannot refresh lock", "lock", l.dot.path, "err", err)
+	}
+	l.refreshT.Reset(l.o.Refresh)
+}
+
+func (l *Lock) watchEvery() time.Duration { return max(l.o.watchdog()/4, time.Millisecond) }
+
+// watchTick declares the lock lost when ownership has not been proven for
+// longer than o.watchdog(): a refresh stuck on a hung server cannot show that
+// the lock was not broken meanwhile (row 28).
+func (l *Lock) watchTick() {
+	if !l.enter() {
+		return
+	}
+	defer l.running.Done()
+	l.mu.Lock()
+	since := l.o.Sys.Now().Sub(l.lastOK)
+	l.mu.Unlock()
+	if since > l.o.watchdog() {
+		l.fail(fmt.Errorf("%s: %w: not verified for %s", l.dot.path, ErrLost, since.Round(time.Millisecond)))
+		return
+	}
+	l.watchT.Reset(l.watchEvery())
+}
+
+// Release gives up every lock in reverse order — kernel locks, the
+// descriptor, the dot-lock — and returns the first error. The caller must have
+// made its data durable before. An error wrapping ErrLost means the dot-lock
+// was not ours any more at the end, so what was written may have raced.
+func (l *Lock) Release() error {
+	l.mu.Lock()
+	l.stopped = true
+	l.mu.Unlock()
+	if l.refreshT != nil {
+		l.refreshT.Stop()
+		l.watchT.Stop()
+	}
+	// A refresh in progress may be stuck on a hung server; Release waits for
+	// it, since the dot-lock must not be released under it.
+	l.running.Wait()
+	err := l.release()
+	if lerr := l.errLost(); err == nil && lerr != nil {
+		err = lerr
+	}
+	return err
+}
+
+func (l *Lock) errLost() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.err
+}
+
+func (l *Lock) release() error {
+	s := l.o.Sys
+	var errs []error
+	for i := len(l.kinds) - 1; i >= 0; i-- {
+		if err := s.SetLock(l.fd, l.kinds[i], false); err != nil {
+			errs = append(errs, fmt.Errorf("unlock %s (%s): %w", l.path, l.kinds[i], err))
+		}
+	}
+	l.kinds = nil
+	if l.fd >= 0 {
+		if err := s.Close(l.fd); err != nil {
+			errs = append(errs, fmt.Errorf("close %s: %w", l.path, err))
+		}
+		l.fd = -1
+	}
+	if l.dot != nil {
+		if err := l.dot.Release(); err != nil {
+			errs = append(errs, err)
+		}
+		l.dot = nil
+	}
+	if len(errs) > 0 {
+		return errs[0]
+	}
+	return nil
+}

@@ -1,0 +1,120 @@
+// Package locking implements the mailbox lock: an NFS-safe dot-lock
+// (MAILBOX.lock, created by link(2) and verified by inode), kernel locks
+// (OFD fcntl, classic fcntl, flock), and the two combined in the order of
+// Debian Policy §11.6. It knows nothing about mail.
+//
+// The algorithm is specified in shared/reference/nfs-locking.md §10; the
+// comments name the fault-matrix rows (§11) each check exists for. In short:
+// a lock is ours exactly when a fresh lookup of MAILBOX.lock finds the inode
+// of the unique file we linked to it, whatever link(2) returned; ages are
+// measured only in the file server's time; a stale lock is broken by renaming
+// it aside and checking what was moved; and a lock is released the same way,
+// so the only name-based destructive call ever made is on a private name.
+package locking
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"letterbox/internal/sys"
+)
+
+// Options configures a lock. The zero value is the default of DESIGN §7.
+type Options struct {
+	Sys sys.Sys // nil: sys.Real
+
+	Timeout      time.Duration // give up acquiring after this long; default 300s
+	StaleOwn     time.Duration // age at which a letterbox lock from another machine is stale; default 180s
+	StaleForeign time.Duration // age at which another program's lock is stale; default 1200s
+	Refresh      time.Duration // touch a held lock this often; default 30s
+
+	Log *slog.Logger // nil: no log
+}
+
+func (o Options) withDefaults() Options {
+	if o.Sys == nil {
+		o.Sys = sys.Real{}
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 300 * time.Second
+	}
+	if o.StaleOwn <= 0 {
+		o.StaleOwn = 180 * time.Second
+	}
+	if o.StaleForeign <= 0 {
+		o.StaleForeign = 1200 * time.Second
+	}
+	if o.Refresh <= 0 {
+		o.Refresh = 30 * time.Second
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	return o
+}
+
+// confirm is how long a stale-looking lock must stay unchanged before it is
+// broken: longer than one refresh interval, so a holder that refreshes is
+// always seen doing it (nfs-locking.md §10.0, W).
+func (o Options) confirm() time.Duration { return o.Refresh + o.Refresh/6 }
+
+// watchdog is how long a holder may go without proving ownership before it
+// must assume the lock was broken: half the time after which another machine
+// may break it (fault matrix row 28).
+func (o Options) watchdog() time.Duration { return o.StaleOwn / 2 }
+
+var (
+	// ErrLost reports that a held lock is no longer ours: it was broken,
+	// removed, or could not be verified in time. A writer must roll back.
+	ErrLost = errors.New("lock lost")
+	// ErrNotLockFile reports that the lock path is a directory, a symlink or
+	// another non-regular file. Such a thing is never broken (row 21).
+	ErrNotLockFile = errors.New("lock path is not a regular file")
+
+	errNameTooLong = unix.ENAMETOOLONG
+)
+
+// BusyError reports that the lock was not acquired before the deadline.
+type BusyError struct {
+	Lock   string
+	Waited time.Duration
+	Holder string // who holds it, as far as its content tells; may be empty
+	Cause  error  // the last error that kept us from it (e.g. ENOSPC, EPERM on breaking); may be nil
+}
+
+func (e *BusyError) Error() string {
+	s := fmt.Sprintf("%s: lock busy for %s", e.Lock, e.Waited.Round(time.Second))
+	if e.Holder != "" {
+		s += " (held by " + e.Holder + ")"
+	}
+	if e.Cause != nil {
+		s += ": " + e.Cause.Error()
+	}
+	return s
+}
+
+func (e *BusyError) Unwrap() error { return e.Cause }
+
+// transient reports whether err may go away by itself, so that acquiring
+// should retry within the deadline rather than fail (nfs-locking.md §10.0;
+// row 18: ENOSPC and EDQUOT are transient, and NFS reports them sporadically).
+func transient(err error) bool {
+	switch {
+	case errors.Is(err, unix.ENOSPC), errors.Is(err, unix.EDQUOT), errors.Is(err, unix.EIO),
+		errors.Is(err, unix.ETIMEDOUT), errors.Is(err, unix.ESTALE), errors.Is(err, unix.EINTR),
+		errors.Is(err, unix.EAGAIN), errors.Is(err, unix.ENOMEM), errors.Is(err, unix.ENFILE),
+		errors.Is(err, unix.EMFILE):
+		return true
+	}
+	return false
+}
+
+// denied reports whether err says the lock directory may not be written:
+// the case dotlock_may_fail allows to continue with the kernel lock only.
+func denied(err error) bool {
+	return errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) || errors.Is(err, unix.EROFS)
+}

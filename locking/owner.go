@@ -1,0 +1,144 @@
+package locking
+
+import (
+	"encoding/hex"
+	"fmt"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"letterbox/internal/sys"
+)
+
+// owner is what a letterbox lock file says about its holder, in one line:
+//
+//	letterbox tok=<32 hex> host=<host> boot=<boot id> pidns=<ns> pid=<n> start=<ticks>
+//
+// The line starts with a letter and holds no ':' so that liblockfile's L_PID
+// readers see pid 0 and fall back to their age rule instead of kill()ing a pid
+// from another host, and Dovecot does not take it for its "pid:host" form
+// (nfs-locking.md §10.0). An operator reading it learns who holds the lock.
+type owner struct {
+	tok   string
+	host  string
+	boot  string
+	pidns string
+	pid   int
+	start uint64
+}
+
+const ownerMagic = "letterbox"
+
+func newOwner(id sys.Identity) (owner, error) {
+	tok, err := randomHex()
+	if err != nil {
+		return owner{}, err
+	}
+	return owner{tok: tok, host: clean(id.Host), boot: clean(id.Boot), pidns: clean(id.PidNS), pid: id.Pid, start: id.Start}, nil
+}
+
+func (o owner) String() string {
+	return fmt.Sprintf("%s tok=%s host=%s boot=%s pidns=%s pid=%d start=%d\n", ownerMagic, o.tok, o.host, o.boot, o.pidns, o.pid, o.start)
+}
+
+// parseOwner parses lock file content. ok is false for content that is not
+// letterbox's own (another program's lock, or a truncated file).
+func parseOwner(b []byte) (o owner, ok bool) {
+	line, found := strings.CutSuffix(string(b), "\n")
+	if !found {
+		return o, false
+	}
+	f := strings.Fields(line)
+	if len(f) != 7 || f[0] != ownerMagic {
+		return o, false
+	}
+	kv := map[string]string{}
+	for _, w := range f[1:] {
+		k, v, ok := strings.Cut(w, "=")
+		if !ok || v == "" {
+			return o, false
+		}
+		kv[k] = v
+	}
+	var err1, err2 error
+	o = owner{tok: kv["tok"], host: kv["host"], boot: kv["boot"], pidns: kv["pidns"]}
+	o.pid, err1 = strconv.Atoi(kv["pid"])
+	o.start, err2 = strconv.ParseUint(kv["start"], 10, 64)
+	if err1 != nil || err2 != nil || len(o.tok) != 32 || o.host == "" || o.boot == "" || o.pid <= 0 {
+		return owner{}, false
+	}
+	return o, true
+}
+
+// sameMachine reports whether o was written by a process whose pid can be
+// checked here: same host, same boot, same pid namespace. A pid from anywhere
+// else means nothing on this machine.
+func (o owner) sameMachine(id owner) bool {
+	return o.host == id.host && o.boot == id.boot && o.pidns == id.pidns
+}
+
+// describe is the part of o an operator needs in an error message.
+func (o owner) describe() string {
+	return fmt.Sprintf("host=%s pid=%d", o.host, o.pid)
+}
+
+// uniqueName is the per-attempt file that is linked to lockPath:
+// LOCK.<short host>.<pid>.<tok>. The token makes it unique even between
+// containers with equal hostnames and pids (fault matrix row 19), and lets a
+// breaker derive a dead holder's leftover from the lock's content.
+func uniqueName(lockPath string, o owner) (string, error) {
+	const nameMax = 255
+	host := shortHost(o.host)
+	base := filepath.Base(lockPath)
+	fixed := len(base) + len(".") + len(".") + len(strconv.Itoa(o.pid)) + len(".") + len(o.tok)
+	if fixed > nameMax {
+		return "", fmt.Errorf("lock name %s: %w", lockPath, errNameTooLong)
+	}
+	if fixed+len(host) > nameMax {
+		host = host[:nameMax-fixed]
+	}
+	return fmt.Sprintf("%s.%s.%d.%s", lockPath, host, o.pid, o.tok), nil
+}
+
+// shortHost is the hostname up to its first dot, reduced to [A-Za-z0-9-] so
+// that it is safe in a file name.
+func shortHost(h string) string {
+	h, _, _ = strings.Cut(h, ".")
+	b := []byte(h)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-') {
+			b[i] = '-'
+		}
+	}
+	if len(b) == 0 {
+		return "localhost"
+	}
+	return string(b)
+}
+
+// clean keeps a value printable and free of the separators of the owner line.
+func clean(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c <= ' ' || c >= 0x7f || c == '=' || c == ':' {
+			b[i] = '_'
+		}
+	}
+	if len(b) == 0 {
+		return "_"
+	}
+	return string(b)
+}
+
+// randomHex returns 128 random bits as 32 hex digits.
+func randomHex() (string, error) {
+	var b [16]byte
+	// getrandom(2) is what crypto/rand reads; calling it directly keeps
+	// crypto's initialisation out of every process start.
+	if _, err := unix.Getrandom(b[:], 0); err != nil {
+		return "", fmt.Errorf("read random: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}

@@ -1,0 +1,237 @@
+package locking
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"letterbox/internal/sys"
+)
+
+// verdict is the outcome of looking at someone else's lock.
+type verdict int
+
+const (
+	live  verdict = iota // keep waiting
+	broke                // we removed a stale lock: try again at once
+	gone                 // it went away by itself: try again at once
+)
+
+// evaluate decides whether the foreign lock s1 is stale and, if so, breaks
+// it (nfs-locking.md §10.2). It sets a.nextCheck when the answer cannot
+// change before then, so a waiter does not re-read a live lock every round.
+func (a *acquirer) evaluate(s1 sys.Stat) verdict {
+	content, err := readLock(a.s, a.lock)
+	if errors.Is(err, unix.ENOENT) {
+		return gone
+	}
+	// Unreadable content (Postfix and mutt create mode-0 locks) is judged as
+	// a foreign lock, by age.
+	o, own := parseOwner(content)
+	a.holder = describeHolder(o, own, content)
+	now := a.s.Now()
+
+	if own && o.sameMachine(a.me) {
+		// Row 14 and 20: a pid means something only on its own machine, and
+		// only together with its start time (pids are reused).
+		start, err := a.s.ProcStart(o.pid)
+		if err == nil && start == o.start || err != nil && !errors.Is(err, unix.ENOENT) {
+			a.nextCheck = now.Add(min(time.Second, a.o.Refresh))
+			return live
+		}
+		// The holder is provably dead: break at once (DESIGN §6). The
+		// rename-aside check still catches a fresh lock in its place.
+		return a.breakLock(s1, o, own)
+	}
+
+	threshold := a.o.StaleForeign
+	if own {
+		threshold = a.o.StaleOwn
+	}
+	srv, err := a.serverNow()
+	if err != nil {
+		a.cause = err
+		return live
+	}
+	// Age in server time only (rows 11, 12, 13). ctime counts too: peers
+	// that stamp explicit client times (Dovecot, flufl) still move ctime in
+	// server time, and a future mtime simply looks fresh.
+	age := srv.Sub(latest(s1.Mtime, s1.Ctime))
+	if age < threshold {
+		a.nextCheck = now.Add(min(threshold-age, a.o.confirm()))
+		return live
+	}
+	if a.kernelLocked() {
+		// Dovecot's rule: a dot-lock whose mailbox is kernel-locked is in
+		// use, however old it looks.
+		a.o.Log.Info("old lock kept: the mailbox is kernel-locked", "lock", a.lock, "age", age.Round(time.Second))
+		a.nextCheck = now.Add(a.o.confirm())
+		return live
+	}
+	// Confirm: a holder that refreshes changes the lock within one refresh
+	// interval; wait that long and require that nothing changed.
+	if !a.wait(a.o.confirm()) {
+		return live
+	}
+	s2, err := a.s.Lstat(a.lock)
+	if errors.Is(err, unix.ENOENT) {
+		return gone
+	}
+	if err != nil {
+		a.cause = fmt.Errorf("lstat %s: %w", a.lock, err)
+		return live
+	}
+	c2, _ := readLock(a.s, a.lock)
+	if !unchanged(s1, s2) || !bytes.Equal(content, c2) {
+		a.nextCheck = time.Time{}
+		return live
+	}
+	return a.breakLock(s2, o, own)
+}
+
+// breakLock removes the stale lock st by renaming it aside to a private name
+// and checking that what moved is st; what is not, it puts back (rows 8, 9).
+func (a *acquirer) breakLock(st sys.Stat, o owner, own bool) verdict {
+	rnd, err := randomHex()
+	if err != nil {
+		a.cause = err
+		return live
+	}
+	aside := a.lock + ".brk." + rnd
+	rerr := a.s.Rename(a.lock, aside)
+	moved, err := a.s.Lstat(aside)
+	if err != nil {
+		switch {
+		case rerr == nil:
+			a.o.Log.Warn("rename reported success but the lock did not move", "lock", a.lock, "lookup", err)
+			return live
+		case errors.Is(rerr, unix.ENOENT):
+			return gone
+		}
+		// Row 22: sticky directory, immutable file, read-only filesystem:
+		// report it and keep waiting until the deadline.
+		a.cause = fmt.Errorf("cannot break stale lock: rename %s: %w", a.lock, rerr)
+		a.nextCheck = a.s.Now().Add(a.o.confirm())
+		return live
+	}
+	if moved.SameFile(st) && moved.Size == st.Size && moved.Mtime.Equal(st.Mtime) {
+		if err := a.s.Unlink(aside); err != nil && !errors.Is(err, unix.ENOENT) {
+			a.o.Log.Warn("cannot remove broken lock", "path", aside, "err", err)
+		}
+		a.o.Log.Warn("broke stale lock", "lock", a.lock, "holder", a.holder)
+		if own {
+			// The dead holder's unique file, if it died between creating and
+			// removing it.
+			if u, err := uniqueName(a.lock, o); err == nil {
+				a.s.Unlink(u)
+			}
+		}
+		a.sweep()
+		return broke
+	}
+	// We displaced a lock created after we judged the old one stale: put it
+	// back. If that fails, its holder's next verification reports the loss.
+	if err := a.s.Link(aside, a.lock); err != nil {
+		a.o.Log.Error("cannot restore a lock displaced while breaking a stale one", "lock", a.lock, "err", err)
+	} else {
+		a.o.Log.Warn("restored a fresh lock that replaced the stale one", "lock", a.lock)
+	}
+	a.s.Unlink(aside)
+	a.nextCheck = time.Time{}
+	return live
+}
+
+// sweep removes letterbox's own leftovers next to the lock (unique, release
+// and break files of crashed processes) that are older than the foreign stale
+// threshold in server time. It runs only after a stale lock was broken, the
+// one time a crash is known to have happened, so a busy spool directory is
+// not read on every delivery.
+func (a *acquirer) sweep() {
+	names, err := a.s.ReadDir(dirOf(a.lock))
+	if err != nil {
+		return
+	}
+	srv, err := a.serverNow()
+	if err != nil {
+		return
+	}
+	prefix := filepath.Base(a.lock) + "."
+	for _, name := range names {
+		rest, ok := strings.CutPrefix(name, prefix)
+		if !ok || !ownLeftover(rest) {
+			continue
+		}
+		p := filepath.Join(dirOf(a.lock), name)
+		if p == a.uniq {
+			continue
+		}
+		st, err := a.s.Lstat(p)
+		if err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || srv.Sub(latest(st.Mtime, st.Ctime)) < a.o.StaleForeign {
+			continue
+		}
+		if err := a.s.Unlink(p); err == nil {
+			a.o.Log.Info("removed leftover lock file", "path", p)
+		}
+	}
+}
+
+// ownLeftover reports whether the part of a name after "MAILBOX.lock." is one
+// letterbox makes: "rel.<hex>", "brk.<hex>" or "<host>.<pid>.<hex>".
+func ownLeftover(rest string) bool {
+	f := strings.Split(rest, ".")
+	last := f[len(f)-1]
+	if len(last) != 32 || strings.Trim(last, "0123456789abcdef") != "" {
+		return false
+	}
+	switch {
+	case len(f) == 2:
+		return f[0] == "rel" || f[0] == "brk"
+	case len(f) == 3:
+		return f[1] != "" && strings.Trim(f[1], "0123456789") == ""
+	}
+	return false
+}
+
+// kernelLocked reports whether someone holds a kernel lock on the mailbox.
+// It opens the mailbox with a new open file description and asks with
+// F_OFD_GETLK, which sees both OFD and classic fcntl locks; closing it cannot
+// drop a lock this process holds, because letterbox takes OFD locks.
+func (a *acquirer) kernelLocked() bool {
+	fd, err := a.s.Open(a.mailbox, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false
+	}
+	defer a.s.Close(fd)
+	held, err := a.s.LockHolder(fd)
+	return err == nil && held
+}
+
+func describeHolder(o owner, own bool, content []byte) string {
+	if own {
+		return o.describe()
+	}
+	c := strings.TrimSpace(string(content))
+	if len(c) > 40 {
+		c = c[:40]
+	}
+	if c == "" {
+		return "another program"
+	}
+	return fmt.Sprintf("another program: %q", c)
+}
+
+func unchanged(a, b sys.Stat) bool {
+	return a.SameFile(b) && a.Size == b.Size && a.Mtime.Equal(b.Mtime) && a.Ctime.Equal(b.Ctime)
+}
+
+func latest(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
