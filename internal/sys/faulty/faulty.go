@@ -69,6 +69,10 @@ type Rule struct {
 	// Do runs before the operation when the rule fires; it may make seam
 	// calls of its own (to replace a file, replay a call, kill a holder).
 	Do func(Call)
+	// After runs after the operation was performed and before its result
+	// is returned: what happens while a reply is on its way (another host
+	// acting, the server replaying the request).
+	After func(Call)
 	// Delay sleeps before the operation.
 	Delay time.Duration
 	// Err is returned instead of performing the operation, or, with Lost,
@@ -201,11 +205,14 @@ func (f *Sys) fault(c Call) *Rule {
 
 // run performs op unless r says to fail instead, and returns op's error or
 // the injected one.
-func run(r *Rule, op func() error) error {
+func run(r *Rule, c Call, op func() error) error {
 	if r != nil && r.Err != nil && !r.Lost {
 		return r.Err
 	}
 	err := op()
+	if r != nil && r.After != nil {
+		r.After(c)
+	}
 	if r != nil && r.Err != nil && r.Lost {
 		return r.Err
 	}
@@ -213,9 +220,10 @@ func run(r *Rule, op func() error) error {
 }
 
 func (f *Sys) Open(path string, flags int, perm uint32) (int, error) {
-	r := f.fault(Call{Op: Open, Path: path})
+	c := Call{Op: Open, Path: path}
+	r := f.fault(c)
 	var fd int
-	err := run(r, func() (err error) { fd, err = f.base.Open(path, flags, perm); return err })
+	err := run(r, c, func() (err error) { fd, err = f.base.Open(path, flags, perm); return err })
 	if err != nil {
 		if r != nil && r.Lost && fd > 0 {
 			f.base.Close(fd) // a lost reply: the file exists, the descriptor is not ours
@@ -229,7 +237,8 @@ func (f *Sys) Open(path string, flags int, perm uint32) (int, error) {
 }
 
 func (f *Sys) Close(fd int) error {
-	r := f.fault(Call{Op: Close, FD: fd})
+	c := Call{Op: Close, FD: fd}
+	r := f.fault(c)
 	// A failing close still releases the descriptor, as close(2) does.
 	err := f.base.Close(fd)
 	f.mu.Lock()
@@ -242,19 +251,21 @@ func (f *Sys) Close(fd int) error {
 }
 
 func (f *Sys) Read(fd int, p []byte) (int, error) {
-	r := f.fault(Call{Op: Read, FD: fd})
+	c := Call{Op: Read, FD: fd}
+	r := f.fault(c)
 	var n int
-	err := run(r, func() (err error) { n, err = f.base.Read(fd, p); return err })
+	err := run(r, c, func() (err error) { n, err = f.base.Read(fd, p); return err })
 	return n, err
 }
 
 func (f *Sys) Write(fd int, p []byte) (int, error) {
-	r := f.fault(Call{Op: Write, FD: fd})
+	c := Call{Op: Write, FD: fd}
+	r := f.fault(c)
 	if r != nil && r.Short > 0 && len(p) > r.Short {
 		p = p[:r.Short]
 	}
 	var n int
-	err := run(r, func() (err error) { n, err = f.base.Write(fd, p); return err })
+	err := run(r, c, func() (err error) { n, err = f.base.Write(fd, p); return err })
 	if err != nil && (r == nil || !r.Lost) {
 		n = 0
 	}
@@ -262,26 +273,30 @@ func (f *Sys) Write(fd int, p []byte) (int, error) {
 }
 
 func (f *Sys) Fsync(fd int) error {
-	r := f.fault(Call{Op: Fsync, FD: fd})
-	return run(r, func() error { return f.base.Fsync(fd) })
+	c := Call{Op: Fsync, FD: fd}
+	r := f.fault(c)
+	return run(r, c, func() error { return f.base.Fsync(fd) })
 }
 
 func (f *Sys) Ftruncate(fd int, size int64) error {
-	r := f.fault(Call{Op: Ftruncate, FD: fd})
-	return run(r, func() error { return f.base.Ftruncate(fd, size) })
+	c := Call{Op: Ftruncate, FD: fd}
+	r := f.fault(c)
+	return run(r, c, func() error { return f.base.Ftruncate(fd, size) })
 }
 
 func (f *Sys) Fstat(fd int) (sys.Stat, error) {
-	r := f.fault(Call{Op: Fstat, FD: fd})
+	c := Call{Op: Fstat, FD: fd}
+	r := f.fault(c)
 	var st sys.Stat
-	err := run(r, func() (err error) { st, err = f.base.Fstat(fd); return err })
+	err := run(r, c, func() (err error) { st, err = f.base.Fstat(fd); return err })
 	return f.attrs(r, st), err
 }
 
 func (f *Sys) Lstat(path string) (sys.Stat, error) {
-	r := f.fault(Call{Op: Lstat, Path: path})
+	c := Call{Op: Lstat, Path: path}
+	r := f.fault(c)
 	var st sys.Stat
-	err := run(r, func() (err error) { st, err = f.base.Lstat(path); return err })
+	err := run(r, c, func() (err error) { st, err = f.base.Lstat(path); return err })
 	return f.attrs(r, st), err
 }
 
@@ -301,46 +316,54 @@ func (f *Sys) attrs(r *Rule, st sys.Stat) sys.Stat {
 }
 
 func (f *Sys) Link(oldpath, newpath string) error {
-	r := f.fault(Call{Op: Link, Path: oldpath, Path2: newpath})
-	return run(r, func() error { return f.base.Link(oldpath, newpath) })
+	c := Call{Op: Link, Path: oldpath, Path2: newpath}
+	r := f.fault(c)
+	return run(r, c, func() error { return f.base.Link(oldpath, newpath) })
 }
 
 func (f *Sys) Rename(oldpath, newpath string) error {
-	r := f.fault(Call{Op: Rename, Path: oldpath, Path2: newpath})
-	return run(r, func() error { return f.base.Rename(oldpath, newpath) })
+	c := Call{Op: Rename, Path: oldpath, Path2: newpath}
+	r := f.fault(c)
+	return run(r, c, func() error { return f.base.Rename(oldpath, newpath) })
 }
 
 func (f *Sys) Unlink(path string) error {
-	r := f.fault(Call{Op: Unlink, Path: path})
-	return run(r, func() error { return f.base.Unlink(path) })
+	c := Call{Op: Unlink, Path: path}
+	r := f.fault(c)
+	return run(r, c, func() error { return f.base.Unlink(path) })
 }
 
 func (f *Sys) Mkdir(path string, perm uint32) error {
-	r := f.fault(Call{Op: Mkdir, Path: path})
-	return run(r, func() error { return f.base.Mkdir(path, perm) })
+	c := Call{Op: Mkdir, Path: path}
+	r := f.fault(c)
+	return run(r, c, func() error { return f.base.Mkdir(path, perm) })
 }
 
 func (f *Sys) ReadDir(dir string) ([]string, error) {
-	r := f.fault(Call{Op: ReadDir, Path: dir})
+	c := Call{Op: ReadDir, Path: dir}
+	r := f.fault(c)
 	var names []string
-	err := run(r, func() (err error) { names, err = f.base.ReadDir(dir); return err })
+	err := run(r, c, func() (err error) { names, err = f.base.ReadDir(dir); return err })
 	return names, err
 }
 
 func (f *Sys) Touch(path string) error {
-	r := f.fault(Call{Op: Touch, Path: path})
-	return run(r, func() error { return f.base.Touch(path) })
+	c := Call{Op: Touch, Path: path}
+	r := f.fault(c)
+	return run(r, c, func() error { return f.base.Touch(path) })
 }
 
 func (f *Sys) SetLock(fd int, kind sys.LockKind, lock bool) error {
-	r := f.fault(Call{Op: SetLock, FD: fd})
-	return run(r, func() error { return f.base.SetLock(fd, kind, lock) })
+	c := Call{Op: SetLock, FD: fd}
+	r := f.fault(c)
+	return run(r, c, func() error { return f.base.SetLock(fd, kind, lock) })
 }
 
 func (f *Sys) LockHolder(fd int) (bool, error) {
-	r := f.fault(Call{Op: LockHolder, FD: fd})
+	c := Call{Op: LockHolder, FD: fd}
+	r := f.fault(c)
 	var held bool
-	err := run(r, func() (err error) { held, err = f.base.LockHolder(fd); return err })
+	err := run(r, c, func() (err error) { held, err = f.base.LockHolder(fd); return err })
 	return held, err
 }
 
@@ -363,9 +386,10 @@ func (f *Sys) Identity() (sys.Identity, error) {
 }
 
 func (f *Sys) ProcStart(pid int) (uint64, error) {
-	r := f.fault(Call{Op: ProcStart, Path: fmt.Sprint(pid)})
+	c := Call{Op: ProcStart, Path: fmt.Sprint(pid)}
+	r := f.fault(c)
 	var start uint64
-	err := run(r, func() (err error) { start, err = f.base.ProcStart(pid); return err })
+	err := run(r, c, func() (err error) { start, err = f.base.ProcStart(pid); return err })
 	return start, err
 }
 
