@@ -273,7 +273,11 @@ func (a *acquirer) cleanup() {
 	}
 }
 
+// busy is the error for a wait that ended: ctx's, or a *BusyError.
 func (a *acquirer) busy() error {
+	if err := a.ctx.Err(); err != nil {
+		return err
+	}
 	return &BusyError{Lock: a.lock, Waited: a.s.Now().Sub(a.start), Holder: a.holder, Cause: a.cause}
 }
 

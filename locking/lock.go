@@ -109,25 +109,32 @@ func Acquire(ctx context.Context, mailbox string, m Methods, o Options, open Ope
 	start := s.Now()
 	deadline := start.Add(o.Timeout)
 	backoff := 10 * time.Millisecond
+	kernelBusy := false // the kernel lock, not the dot-lock, kept us out
+	busy := func(err error) error {
+		if be, ok := err.(*BusyError); ok {
+			be.Waited = s.Now().Sub(start)
+			if kernelBusy && be.Holder == "" {
+				be.Lock, be.Holder = mailbox, "a kernel lock on the mailbox"
+			}
+		}
+		return err
+	}
 	for {
 		var dot *Dotlock
 		if m.Dotlock {
 			oo := o
 			oo.Timeout = deadline.Sub(s.Now())
 			if oo.Timeout <= 0 {
-				return nil, &BusyError{Lock: mailbox + ".lock", Waited: s.Now().Sub(start)}
+				return nil, busy(&BusyError{Lock: mailbox + ".lock"})
 			}
 			var err error
 			dot, err = AcquireDotlock(ctx, mailbox, oo)
-			if be, ok := err.(*BusyError); ok {
-				be.Waited = s.Now().Sub(start)
-			}
 			switch {
 			case err == nil:
 			case m.DotlockMayFail && denied(err):
 				o.Log.Warn("continuing without dot-lock", "mailbox", mailbox, "err", err)
 			default:
-				return nil, err
+				return nil, busy(err)
 			}
 		}
 		l := &Lock{o: o, path: mailbox, dot: dot, fd: -1, lost: make(chan struct{})}
@@ -139,7 +146,7 @@ func Acquire(ctx context.Context, mailbox string, m Methods, o Options, open Ope
 			}
 			l.fd = fd
 		}
-		busy, err := l.kernelLock(m.Kernel)
+		taken, err := l.kernelLock(m.Kernel)
 		if err == nil {
 			l.lastOK = s.Now()
 			if dot != nil {
@@ -151,16 +158,17 @@ func Acquire(ctx context.Context, mailbox string, m Methods, o Options, open Ope
 			return l, nil
 		}
 		l.release()
-		if !busy {
+		if !taken {
 			return nil, err
 		}
+		kernelBusy = true
 		// Debian Policy §11.6 footnote: the second lock is taken: "remove the
 		// first lock, wait a (random) time, and start over".
 		d := backoff/2 + rand.N(backoff/2+1)
 		backoff = min(backoff*2, maxBackoff)
 		left := deadline.Sub(s.Now())
 		if left <= 0 {
-			return nil, &BusyError{Lock: mailbox, Waited: s.Now().Sub(start), Holder: "a kernel lock on the mailbox"}
+			return nil, busy(&BusyError{Lock: mailbox})
 		}
 		t := time.NewTimer(min(d, left))
 		select {
@@ -173,9 +181,9 @@ func Acquire(ctx context.Context, mailbox string, m Methods, o Options, open Ope
 }
 
 // kernelLock takes each kernel lock on l.fd without blocking, retrying a
-// few times over some milliseconds (cf. Postfix deliver_flock()). busy
+// few times over some milliseconds (cf. Postfix deliver_flock()). taken
 // reports that a lock is held by someone else.
-func (l *Lock) kernelLock(kinds []sys.LockKind) (busy bool, err error) {
+func (l *Lock) kernelLock(kinds []sys.LockKind) (taken bool, err error) {
 	if l.fd < 0 {
 		return false, nil
 	}

@@ -1,0 +1,179 @@
+package locking
+
+import (
+	"context"
+	"errors"
+	"os"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"letterbox/internal/sys"
+	"letterbox/internal/sys/faulty"
+)
+
+func TestParseMethods(t *testing.T) {
+	for _, tc := range []struct {
+		in   []string
+		want string
+		ok   bool
+	}{
+		{[]string{"dotlock", "fcntl"}, "dotlock,fcntl", true},
+		{[]string{"fcntl"}, "fcntl", true},
+		{[]string{"dotlock", "fcntl-classic", "flock"}, "dotlock,fcntl-classic,flock", true},
+		{[]string{"dotlock", "dotlock"}, "", false},
+		{[]string{"fcntl", "fcntl-classic"}, "", false},
+		{[]string{"lockf"}, "", false},
+		{nil, "", false},
+	} {
+		m, err := ParseMethods(tc.in)
+		if (err == nil) != tc.ok || tc.ok && m.String() != tc.want {
+			t.Errorf("ParseMethods(%q) = %q, %v", tc.in, m, err)
+		}
+	}
+}
+
+// A kernel lock held by someone else makes Acquire drop the dot-lock, wait
+// and start over (Debian Policy §11.6), and finally report busy — without
+// leaving the dot-lock behind for the whole wait.
+func TestAcquireKernelLockBusy(t *testing.T) {
+	e := newEnv(t)
+	fd, err := unix.Open(e.mbox, unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if err := (sys.Real{}).SetLock(fd, sys.OFD, true); err != nil {
+		t.Fatal(err)
+	}
+	f := e.sys()
+	o := e.opts(f)
+	o.Timeout = 300 * time.Millisecond
+	_, err = Acquire(context.Background(), e.mbox, Methods{Dotlock: true, Kernel: []sys.LockKind{sys.OFD}}, o, openRW(e.mbox))
+	be := mustBusy(t, err)
+	if be.Holder == "" {
+		t.Fatal("busy error does not say what holds the mailbox")
+	}
+	if n := calls(f, faulty.Rename, e.lock); n < 2 {
+		t.Fatalf("dot-lock released %d times, want it dropped and retaken", n)
+	}
+	e.only()
+
+	// Released by its holder meanwhile: acquired.
+	go func() {
+		time.Sleep(100 * time.Millisecond)
+		(sys.Real{}).SetLock(fd, sys.OFD, false)
+	}()
+	o.Timeout = 2 * time.Second
+	l, err := Acquire(context.Background(), e.mbox, Methods{Dotlock: true, Kernel: []sys.LockKind{sys.OFD}}, o, openRW(e.mbox))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Check(); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Release(); err != nil {
+		t.Fatal(err)
+	}
+	e.only()
+}
+
+// ENOLCK (an NFS mount without a lock manager) is not "busy": delivering
+// unlocked is not safe, so it fails at once.
+func TestAcquireNoLockManager(t *testing.T) {
+	e := newEnv(t)
+	f := e.sys()
+	f.Add(&faulty.Rule{Op: faulty.SetLock, Err: unix.ENOLCK})
+	_, err := Acquire(context.Background(), e.mbox, Methods{Dotlock: true, Kernel: []sys.LockKind{sys.OFD}}, e.opts(f), openRW(e.mbox))
+	if !errors.Is(err, unix.ENOLCK) || isBusy(err) {
+		t.Fatalf("got %v", err)
+	}
+	e.only()
+}
+
+// dotlock_may_fail: an unwritable lock directory leaves the kernel lock.
+func TestDotlockMayFail(t *testing.T) {
+	e := newEnv(t)
+	f := e.sys()
+	f.Add(&faulty.Rule{Op: faulty.Open, Path: "M.lock.*", Err: unix.EACCES})
+	m := Methods{Dotlock: true, Kernel: []sys.LockKind{sys.OFD}}
+	if _, err := Acquire(context.Background(), e.mbox, m, e.opts(f), openRW(e.mbox)); !errors.Is(err, unix.EACCES) {
+		t.Fatalf("without dotlock_may_fail: %v", err)
+	}
+	m.DotlockMayFail = true
+	l, err := Acquire(context.Background(), e.mbox, m, e.opts(f), openRW(e.mbox))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !kernelHeld(t, e.mbox) {
+		t.Fatal("kernel lock not held")
+	}
+	l.Release()
+	e.only()
+}
+
+// An Opener error releases the dot-lock and is returned as it is.
+func TestAcquireOpenerError(t *testing.T) {
+	e := newEnv(t)
+	boom := errors.New("unsafe mailbox")
+	_, err := Acquire(context.Background(), e.mbox, Methods{Dotlock: true, Kernel: []sys.LockKind{sys.OFD}}, e.opts(e.sys()), func() (int, error) { return -1, boom })
+	if err != boom {
+		t.Fatalf("got %v", err)
+	}
+	e.only()
+}
+
+// Cancelling the context stops the wait and leaves nothing behind.
+func TestAcquireCancel(t *testing.T) {
+	e := newEnv(t)
+	held := e.foreign()
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	o := e.opts(e.sys())
+	o.StaleForeign = time.Hour
+	start := time.Now()
+	_, err := AcquireDotlock(ctx, e.mbox, o)
+	if !errors.Is(err, context.Canceled) || time.Since(start) > time.Second {
+		t.Fatalf("got %v after %s", err, time.Since(start))
+	}
+	e.holds(held, "0")
+	e.only("M.lock")
+}
+
+// On a local filesystem a waiter is woken when the lock goes away, instead
+// of sleeping out its backoff.
+func TestWaiterWokenByRelease(t *testing.T) {
+	e := newEnv(t)
+	d := e.mustAcquire(e.opts(e.sys()))
+	o := e.opts(faulty.New(sys.Real{})) // with inotify
+	done := make(chan time.Time, 1)
+	go func() {
+		w, err := e.acquire(o)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- time.Now()
+		w.Release()
+	}()
+	time.Sleep(1500 * time.Millisecond) // the waiter's backoff is now at its 1 s cap
+	released := time.Now()
+	if err := d.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if got := (<-done).Sub(released); got > 300*time.Millisecond {
+		t.Fatalf("waiter took %s to notice the release", got)
+	}
+}
+
+// Release never removes a lock that is not ours.
+func TestReleaseForeignLockUntouched(t *testing.T) {
+	e := newEnv(t)
+	d := e.mustAcquire(e.opts(e.sys()))
+	os.Remove(e.lock)
+	st := e.foreign()
+	if err := d.Release(); !errors.Is(err, ErrLost) {
+		t.Fatalf("release: %v", err)
+	}
+	e.holds(st, "0")
+}
