@@ -43,10 +43,10 @@ func Default() Config {
 		SpoolDir:                "/var/mail",
 		MboxQuoting:             "mboxrd",
 		MboxLocks:               []string{"dotlock", "fcntl"},
-		LockTimeout:             Duration(300 * time.Second),
-		StaleLockOwn:            Duration(180 * time.Second),
-		StaleLockForeign:        Duration(1200 * time.Second),
-		LockRefresh:             Duration(30 * time.Second),
+		LockTimeout:             Dur(300 * time.Second),
+		StaleLockOwn:            Dur(180 * time.Second),
+		StaleLockForeign:        Dur(1200 * time.Second),
+		LockRefresh:             Dur(30 * time.Second),
 		QuotaTempfail:           true,
 		StrictOwnership:         true,
 		CreateFolders:           true,
@@ -85,6 +85,9 @@ func Load(path string) (Config, error) {
 	if err != nil {
 		return c, fmt.Errorf("read config: %w", err)
 	}
+	if err := checkDurations(path, src); err != nil {
+		return c, err
+	}
 	d := toml.NewDecoder(bytes.NewReader(src)).DisallowUnknownFields()
 	if err := d.Decode(&c); err != nil {
 		return c, decodeError(path, err)
@@ -97,6 +100,33 @@ func Load(path string) (Config, error) {
 		return c, fmt.Errorf("%s: %w", path, err)
 	}
 	return c, nil
+}
+
+var durationKeys = []string{"lock_timeout", "stale_lock_own", "stale_lock_foreign", "lock_refresh"}
+
+// checkDurations reports a duration key that is not a string or does not
+// parse, with its line: the decoder reports errors from UnmarshalText
+// without a position.
+func checkDurations(path string, src []byte) error {
+	var raw map[string]any
+	if err := toml.Unmarshal(src, &raw); err != nil {
+		return decodeError(path, err)
+	}
+	for _, k := range durationKeys {
+		v, ok := raw[k]
+		if !ok {
+			continue
+		}
+		s, isString := v.(string)
+		if !isString {
+			return fmt.Errorf("%s:%d: %s: want a string such as \"30s\", not %v", path, lineOf(src, k), k, v)
+		}
+		var d Duration
+		if err := d.UnmarshalText([]byte(s)); err != nil {
+			return fmt.Errorf("%s:%d: %s: %w", path, lineOf(src, k), k, err)
+		}
+	}
+	return nil
 }
 
 func decodeError(path string, err error) error {
@@ -161,13 +191,13 @@ func (c *Config) validate() error {
 		key string
 		v   Duration
 	}{{"lock_timeout", c.LockTimeout}, {"stale_lock_own", c.StaleLockOwn}, {"stale_lock_foreign", c.StaleLockForeign}, {"lock_refresh", c.LockRefresh}} {
-		if d.v <= 0 {
+		if d.v.Duration <= 0 {
 			return bad(d.key, "must be positive")
 		}
 	}
 	// A holder gives up a lock it has not proven for stale_lock_own/2; it
 	// must get to refresh well before that.
-	if 3*c.LockRefresh > c.StaleLockOwn {
+	if 3*c.LockRefresh.Duration > c.StaleLockOwn.Duration {
 		return bad("lock_refresh", "%s is too long for stale_lock_own %s (at most a third)", c.LockRefresh, c.StaleLockOwn)
 	}
 	if c.MailboxSizeLimit < 0 {
@@ -193,18 +223,21 @@ func lineOf(src []byte, key string) int {
 	return 0
 }
 
-// Duration is a time.Duration written as a string such as "30s".
-type Duration time.Duration
+// Duration is a time.Duration written as a string such as "30s". It is a
+// struct so that a bare number (lock_timeout = 30, which would otherwise
+// mean 30 nanoseconds) is a type error, not a surprise.
+type Duration struct{ time.Duration }
+
+// Dur makes a Duration.
+func Dur(d time.Duration) Duration { return Duration{d} }
 
 func (d *Duration) UnmarshalText(b []byte) error {
 	v, err := time.ParseDuration(string(b))
 	if err != nil {
 		return fmt.Errorf("bad duration %q (want e.g. \"30s\", \"5m\")", b)
 	}
-	*d = Duration(v)
+	d.Duration = v
 	return nil
 }
 
-func (d Duration) MarshalText() ([]byte, error) { return []byte(time.Duration(d).String()), nil }
-
-func (d Duration) String() string { return time.Duration(d).String() }
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.Duration.String()), nil }

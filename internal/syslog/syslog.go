@@ -35,16 +35,18 @@ type Writer struct {
 
 // Dial connects to /dev/log. It fails when no syslog daemon listens; the
 // caller then logs elsewhere.
-func Dial(tag string, prio int) (*Writer, error) {
+func Dial(tag string, prio int) (*Writer, error) { return dial("/dev/log", tag, prio) }
+
+func dial(addr, tag string, prio int) (*Writer, error) {
 	for _, typ := range []int{unix.SOCK_DGRAM, unix.SOCK_STREAM} {
 		fd, err := unix.Socket(unix.AF_UNIX, typ|unix.SOCK_CLOEXEC, 0)
 		if err != nil {
 			return nil, fmt.Errorf("syslog socket: %w", err)
 		}
-		if err := unix.Connect(fd, &unix.SockaddrUnix{Name: "/dev/log"}); err != nil {
+		if err := unix.Connect(fd, &unix.SockaddrUnix{Name: addr}); err != nil {
 			unix.Close(fd)
 			if typ == unix.SOCK_STREAM {
-				return nil, fmt.Errorf("connect /dev/log: %w", err)
+				return nil, fmt.Errorf("connect %s: %w", addr, err)
 			}
 			continue
 		}
