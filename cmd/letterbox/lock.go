@@ -12,7 +12,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -62,10 +61,10 @@ func runLock(args []string) error {
 	}
 	methods.DotlockMayFail = cfg.DotlockMayFail
 	opts := locking.Options{
-		Timeout:      time.Duration(cfg.LockTimeout),
-		StaleOwn:     time.Duration(cfg.StaleLockOwn),
-		StaleForeign: time.Duration(cfg.StaleLockForeign),
-		Refresh:      time.Duration(cfg.LockRefresh),
+		Timeout:      cfg.LockTimeout.Duration,
+		StaleOwn:     cfg.StaleLockOwn.Duration,
+		StaleForeign: cfg.StaleLockForeign.Duration,
+		Refresh:      cfg.LockRefresh.Duration,
 		Log:          newLogger(cfg.Log),
 		Sys:          sys.Real{},
 	}
