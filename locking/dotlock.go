@@ -403,11 +403,10 @@ func (d *Dotlock) Release() error {
 		return err
 	}
 	s := d.o.Sys
-	rnd, err := randomHex()
+	aside, err := privateName(d.path, "rel")
 	if err != nil {
 		return err
 	}
-	aside := d.path + ".rel." + rnd
 	var rerr error
 	for try := 0; try < 3; try++ {
 		// Retrying with the same target is idempotent: a rename that was

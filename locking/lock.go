@@ -151,9 +151,13 @@ func Acquire(ctx context.Context, mailbox string, m Methods, o Options, open Ope
 			l.lastOK = s.Now()
 			if dot != nil {
 				// Timers, not goroutines: nothing runs until they fire, which
-				// keeps a short hold (the common case) cheap.
+				// keeps a short hold (the common case) cheap. They are set
+				// under mu, which their callbacks take first (enter), so a
+				// callback never sees them unset.
+				l.mu.Lock()
 				l.refreshT = time.AfterFunc(o.Refresh, l.refreshTick)
 				l.watchT = time.AfterFunc(l.watchEvery(), l.watchTick)
+				l.mu.Unlock()
 			}
 			return l, nil
 		}
@@ -320,7 +324,7 @@ func (l *Lock) Release() error {
 	l.mu.Lock()
 	l.stopped = true
 	l.mu.Unlock()
-	if l.refreshT != nil {
+	if l.dot != nil {
 		l.refreshT.Stop()
 		l.watchT.Stop()
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -176,4 +177,57 @@ func TestReleaseForeignLockUntouched(t *testing.T) {
 		t.Fatalf("release: %v", err)
 	}
 	e.holds(st, "0")
+}
+
+// A mailbox name long enough that MAILBOX.lock.<host>.<pid>.<token> does
+// not fit in NAME_MAX, while MAILBOX.lock does, can still be locked, broken
+// and released (dotlockfile can lock it too).
+func TestLongMailboxName(t *testing.T) {
+	e := newEnv(t)
+	e.mbox = e.dir + "/" + strings.Repeat("m", 240)
+	e.lock = e.mbox + ".lock"
+	o := e.opts(e.sys())
+	d := e.mustAcquire(o)
+	if err := d.Verify(); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Release(); err != nil {
+		t.Fatal(err)
+	}
+	// A dead holder's lock, with its leftover unique file, is broken.
+	id, _ := sys.Real{}.Identity()
+	id.Pid = deadPid(t)
+	ow, _ := newOwner(id)
+	e.writeLock(ow.String())
+	u, _ := uniqueName(e.lock, ow)
+	os.WriteFile(u, nil, 0o644)
+	d = e.mustAcquire(o)
+	d.Release()
+	e.only()
+}
+
+// The holder whose pid we found dead released the lock, and another took it,
+// between our lookup and the liveness check: the new lock must be left
+// alone, not renamed aside (which opens a window for a third waiter).
+func TestDeadHolderReplacedBeforeBreak(t *testing.T) {
+	e := newEnv(t)
+	id, _ := sys.Real{}.Identity()
+	dead := id
+	dead.Pid = deadPid(t)
+	od, _ := newOwner(dead)
+	e.writeLock(od.String())
+	live, _ := newOwner(id) // this process: alive
+	var fresh sys.Stat
+	f := e.sys()
+	f.Add(&faulty.Rule{Op: faulty.ProcStart, Count: 1, Do: func(faulty.Call) {
+		fresh = e.writeLock(live.String())
+	}})
+	o := e.opts(f)
+	o.Timeout = 300 * time.Millisecond
+	_, err := e.acquire(o)
+	mustBusy(t, err)
+	if n := calls(f, faulty.Rename, e.lock); n != 0 {
+		t.Fatalf("renamed the new holder's lock %d times", n)
+	}
+	e.holds(fresh, live.String())
 }

@@ -84,22 +84,44 @@ func (o owner) describe() string {
 	return fmt.Sprintf("host=%s pid=%d", o.host, o.pid)
 }
 
+// nameMax is NAME_MAX of Linux filesystems (and of NFS servers).
+const nameMax = 255
+
 // uniqueName is the per-attempt file that is linked to lockPath:
 // LOCK.<short host>.<pid>.<tok>. The token makes it unique even between
 // containers with equal hostnames and pids (fault matrix row 19), and lets a
-// breaker derive a dead holder's leftover from the lock's content.
+// breaker derive a dead holder's leftover from the lock's content. When that
+// does not fit in NAME_MAX (a mailbox name of 200-odd bytes, whose own .lock
+// still fits), the host is shortened, and if that is not enough the name is
+// .letterbox.<pid>.<tok> beside the lock.
 func uniqueName(lockPath string, o owner) (string, error) {
-	const nameMax = 255
 	host := shortHost(o.host)
 	base := filepath.Base(lockPath)
-	fixed := len(base) + len(".") + len(".") + len(strconv.Itoa(o.pid)) + len(".") + len(o.tok)
-	if fixed > nameMax {
+	if len(base) > nameMax {
 		return "", fmt.Errorf("lock name %s: %w", lockPath, errNameTooLong)
+	}
+	fixed := len(base) + len(".") + len(".") + len(strconv.Itoa(o.pid)) + len(".") + len(o.tok)
+	if fixed+1 > nameMax {
+		return filepath.Join(filepath.Dir(lockPath), fmt.Sprintf(".letterbox.%d.%s", o.pid, o.tok)), nil
 	}
 	if fixed+len(host) > nameMax {
 		host = host[:nameMax-fixed]
 	}
 	return fmt.Sprintf("%s.%s.%d.%s", lockPath, host, o.pid, o.tok), nil
+}
+
+// privateName is a fresh name nobody else can own, beside lockPath, for a
+// lock being released ("rel") or broken ("brk"): LOCK.<kind>.<random>, or
+// .letterbox.<kind>.<random> when that is too long.
+func privateName(lockPath, kind string) (string, error) {
+	rnd, err := randomHex()
+	if err != nil {
+		return "", err
+	}
+	if p := lockPath + "." + kind + "." + rnd; len(filepath.Base(p)) <= nameMax {
+		return p, nil
+	}
+	return filepath.Join(filepath.Dir(lockPath), ".letterbox."+kind+"."+rnd), nil
 }
 
 // shortHost is the hostname up to its first dot, reduced to [A-Za-z0-9-] so

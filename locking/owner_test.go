@@ -69,9 +69,20 @@ func TestUniqueName(t *testing.T) {
 	if err != nil || len(filepath.Base(u)) > 255 {
 		t.Fatalf("uniqueName = %d bytes, %v", len(filepath.Base(u)), err)
 	}
-	// A mailbox name that leaves no room is refused.
-	if _, err := uniqueName("/d/"+strings.Repeat("m", 230)+".lock", o); err == nil {
-		t.Fatal("name longer than NAME_MAX accepted")
+	// A mailbox name that leaves no room gets the short form; a lock name
+	// that is itself too long is refused.
+	u, err = uniqueName("/d/"+strings.Repeat("m", 230)+".lock", o)
+	if err != nil || u != "/d/.letterbox.42."+o.tok {
+		t.Fatalf("uniqueName = %q, %v", u, err)
+	}
+	if _, err := uniqueName("/d/"+strings.Repeat("m", 251)+".lock", o); err == nil {
+		t.Fatal("lock name longer than NAME_MAX accepted")
+	}
+	for _, n := range []int{10, 230, 250} {
+		p, err := privateName("/d/"+strings.Repeat("m", n)+".lock", "rel")
+		if err != nil || len(filepath.Base(p)) > 255 || !strings.Contains(p, "rel.") {
+			t.Fatalf("privateName(%d) = %q, %v", n, p, err)
+		}
 	}
 }
 

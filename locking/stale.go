@@ -44,9 +44,23 @@ func (a *acquirer) evaluate(s1 sys.Stat) verdict {
 			a.nextCheck = now.Add(min(time.Second, a.o.Refresh))
 			return live
 		}
-		// The holder is provably dead: break at once (DESIGN §6). The
-		// rename-aside check still catches a fresh lock in its place.
-		return a.breakLock(s1, o, own)
+		// The holder is provably dead: break at once (DESIGN §6) — but only
+		// the lock it held. Between our lookup and the liveness check, that
+		// holder may have released and another taken the lock; the content
+		// we read may even be the new holder's. Look again: the same inode
+		// with the same token, or no break. (The rename-aside check would
+		// catch the mistake too, but only after opening a window in which
+		// a third waiter can link, so the restore fails and two hold.)
+		s2, err := a.s.Lstat(a.lock)
+		if errors.Is(err, unix.ENOENT) {
+			return gone
+		}
+		c2, _ := readLock(a.s, a.lock)
+		if err != nil || !unchanged(s1, s2) || !bytes.Equal(content, c2) {
+			a.nextCheck = time.Time{}
+			return live
+		}
+		return a.breakLock(s2, o, own)
 	}
 
 	threshold := a.o.StaleForeign
@@ -97,12 +111,11 @@ func (a *acquirer) evaluate(s1 sys.Stat) verdict {
 // breakLock removes the stale lock st by renaming it aside to a private name
 // and checking that what moved is st; what is not, it puts back (rows 8, 9).
 func (a *acquirer) breakLock(st sys.Stat, o owner, own bool) verdict {
-	rnd, err := randomHex()
+	aside, err := privateName(a.lock, "brk")
 	if err != nil {
 		a.cause = err
 		return live
 	}
-	aside := a.lock + ".brk." + rnd
 	rerr := a.s.Rename(a.lock, aside)
 	moved, err := a.s.Lstat(aside)
 	if err != nil {

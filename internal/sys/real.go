@@ -194,6 +194,11 @@ func (Real) ProcStart(pid int) (uint64, error) {
 	if len(f) <= startField {
 		return 0, fmt.Errorf("parse /proc/%d/stat: %d fields", pid, len(f)+2)
 	}
+	// A zombie (or a dying task) holds nothing: its locks and files are
+	// gone; only its parent has not reaped it yet.
+	if f[0] == "Z" || f[0] == "X" || f[0] == "x" {
+		return 0, unix.ENOENT
+	}
 	return strconv.ParseUint(f[startField], 10, 64)
 }
 

@@ -124,3 +124,28 @@ func TestLocks(t *testing.T) {
 		r.SetLock(b, k, false)
 	}
 }
+
+// A killed child that its parent has not reaped yet is a zombie: it holds
+// nothing, so it counts as gone.
+func TestProcStartZombie(t *testing.T) {
+	p, err := os.StartProcess("/bin/sleep", []string{"sleep", "60"}, &os.ProcAttr{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Wait()
+	if _, err := (Real{}).ProcStart(p.Pid); err != nil {
+		t.Fatalf("live child: %v", err)
+	}
+	p.Kill()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := (Real{}).ProcStart(p.Pid)
+		if err == unix.ENOENT {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("zombie still reported alive: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -61,7 +61,8 @@ type Sys interface {
 	// Identity describes this process, for lock ownership.
 	Identity() (Identity, error)
 	// ProcStart returns the start time of process pid in clock ticks since
-	// boot (field 22 of /proc/PID/stat); ENOENT when there is no such process.
+	// boot (field 22 of /proc/PID/stat); ENOENT when there is no such
+	// process or it is a zombie.
 	ProcStart(pid int) (uint64, error)
 	// Watch reports removals and renames in dir, so a waiter can wake when a
 	// lock goes away. It may return an error where that is not supported;
