@@ -119,14 +119,17 @@ func Acquire(ctx context.Context, mailbox string, m Methods, o Options, open Ope
 		}
 		return err
 	}
-	for {
+	for attempt := 0; ; attempt++ {
 		var dot *Dotlock
 		if m.Dotlock {
+			// The first attempt is always made, however short the timeout:
+			// a timeout of ~0 means "try once".
 			oo := o
 			oo.Timeout = deadline.Sub(s.Now())
-			if oo.Timeout <= 0 {
+			if oo.Timeout <= 0 && attempt > 0 {
 				return nil, busy(&BusyError{Lock: mailbox + ".lock"})
 			}
+			oo.Timeout = max(oo.Timeout, time.Nanosecond)
 			var err error
 			dot, err = AcquireDotlock(ctx, mailbox, oo)
 			switch {

@@ -231,3 +231,24 @@ func TestDeadHolderReplacedBeforeBreak(t *testing.T) {
 	}
 	e.holds(fresh, live.String())
 }
+
+// A timeout of ~0 tries exactly once: it succeeds on a free lock and fails
+// at once on a held one.
+func TestTryOnce(t *testing.T) {
+	e := newEnv(t)
+	o := e.opts(e.sys())
+	o.Timeout = time.Nanosecond
+	m := Methods{Dotlock: true, Kernel: []sys.LockKind{sys.OFD}}
+	l, err := Acquire(context.Background(), e.mbox, m, o, openRW(e.mbox))
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_, err = Acquire(context.Background(), e.mbox, m, o, openRW(e.mbox))
+	mustBusy(t, err)
+	if time.Since(start) > 100*time.Millisecond {
+		t.Fatalf("tried for %s", time.Since(start))
+	}
+	l.Release()
+	e.only()
+}

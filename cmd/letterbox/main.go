@@ -5,6 +5,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -27,7 +28,7 @@ type command struct {
 	name  string
 	args  string // synopsis after the name
 	short string
-	run   func(args []string) error
+	run   func(e *env, args []string) error
 }
 
 // commands is the command table; help and the dispatcher read it.
@@ -54,6 +55,7 @@ func main() {
 // run dispatches args and turns the result into the exit code, writing the
 // one status line on failure.
 func run(args []string) (code int) {
+	e := &env{}
 	defer func() {
 		// A bug must never bounce mail: report it as a temporary failure
 		// (DESIGN §2.1, "a bug (panic)").
@@ -61,6 +63,7 @@ func run(args []string) (code int) {
 			fmt.Fprintf(os.Stderr, "4.3.0 internal error: %v\n%s", r, debug.Stack())
 			code = status.TempFail
 		}
+		e.flush()
 	}()
 	if len(args) == 0 {
 		usage(os.Stderr)
@@ -68,11 +71,40 @@ func run(args []string) (code int) {
 	}
 	for _, c := range commands {
 		if c.name == args[0] {
-			return exitCode(c.run(args[1:]))
+			return exitCode(c.run(e, args[1:]))
 		}
 	}
 	fmt.Fprintf(os.Stderr, "5.3.0 unknown command %q; see \"letterbox help\"\n", args[0])
 	return status.Usage
+}
+
+// env is what a command gets besides its arguments.
+type env struct {
+	// stderrLog holds log lines bound for standard error until the status
+	// line is written: an MTA reads the first line of a failed delivery's
+	// output as its RFC 3463 status, so no log line may come before it.
+	stderrLog bytes.Buffer
+	mu        sync.Mutex
+}
+
+// maxStderrLog bounds what is held back.
+const maxStderrLog = 64 << 10
+
+func (e *env) Write(p []byte) (int, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.stderrLog.Len()+len(p) <= maxStderrLog {
+		e.stderrLog.Write(p)
+	}
+	return len(p), nil
+}
+
+// flush writes the held-back log lines to standard error.
+func (e *env) flush() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	os.Stderr.Write(e.stderrLog.Bytes())
+	e.stderrLog.Reset()
 }
 
 // exitCode writes err's status line and returns its code. A *status.Error
@@ -112,7 +144,7 @@ func usage(w io.Writer) {
 	}
 }
 
-func runHelp(args []string) error {
+func runHelp(e *env, args []string) error {
 	if len(args) == 1 {
 		for _, c := range commands {
 			if c.name == args[0] {
@@ -129,7 +161,7 @@ func runHelp(args []string) error {
 	return nil
 }
 
-func runVersion(args []string) error {
+func runVersion(e *env, args []string) error {
 	if len(args) != 0 {
 		return usageError("version takes no arguments")
 	}
@@ -137,12 +169,13 @@ func runVersion(args []string) error {
 	return nil
 }
 
-// newLogger returns the logger the config's "log" key asks for. syslog goes
-// to the mail facility; when no syslog daemon listens, stderr is used instead
-// so that nothing is silently lost. The destination is opened on the first
-// message: most runs log nothing but their result, and every process start
-// counts.
-func newLogger(kind string) *slog.Logger {
+// logger returns the logger the config's "log" key asks for. syslog goes to
+// the mail facility; when no syslog daemon listens, standard error is used
+// instead so that nothing is silently lost. Lines for standard error are
+// held back until the status line is out. The destination is opened on the
+// first message: most runs log nothing but their result, and every process
+// start counts.
+func (e *env) logger(kind string) *slog.Logger {
 	if kind == "none" {
 		return slog.New(slog.DiscardHandler)
 	}
@@ -161,7 +194,7 @@ func newLogger(kind string) *slog.Logger {
 			}
 		}
 		opts.Level = slog.LevelWarn
-		return slog.NewTextHandler(os.Stderr, opts)
+		return slog.NewTextHandler(e, opts)
 	}})
 }
 
