@@ -8,6 +8,11 @@
 # Reps are interleaved so both see the same machine noise; the median of the
 # reps is reported, with the ratio letterbox / dotlockfile (goal: <= 1.5).
 #
+# Then contention: the same cycle in 1, 2 and 4 concurrent loops on one
+# mailbox, as cycles per second. A lock that hands over well gets faster with
+# more loops (the machine has idle CPU while one process holds the lock);
+# dotlockfile sleeps 5 s after a collision, so it gets slower.
+#
 # usage: bench/lock.sh [-n CYCLES] [-r REPS] [LETTERBOX]
 set -euo pipefail
 n=500 reps=5
@@ -55,3 +60,27 @@ printf '%-48s %8d us/cycle   reps: %s\n' "letterbox lock M -- true" "$lbm" "${lb
 printf '%-48s %8d us/cycle   reps: %s\n' "dotlockfile -l M.lock; dotlockfile -u M.lock" "$dlm" "${dls[*]}"
 printf '%-48s %8d us/cycle   (bash fork+exec of /bin/true, for scale)\n' "/bin/true" "$exm"
 awk -v a="$lbm" -v b="$dlm" 'BEGIN { printf "ratio letterbox/dotlockfile: %.2f (goal <= 1.50)\n", a / b }'
+
+# streams TOTAL K CMD...: run TOTAL cycles of CMD split over K concurrent
+# loops; print cycles per second.
+streams() {
+  local total=$1 k=$2 i s
+  shift 2
+  local t0=$EPOCHREALTIME
+  for ((s = 0; s < k; s++)); do
+    (for ((i = 0; i < total / k; i++)); do "$@" || echo "cycle failed" >&2; done) &
+  done
+  wait
+  local t1=$EPOCHREALTIME
+  echo $((total * 1000000 / (${t1/./} - ${t0/./})))
+}
+dl_cycle() { dotlockfile -l "$m.lock" && dotlockfile -u "$m.lock"; }
+echo
+echo "contention: cycles/s with 1, 2, 4 concurrent loops on one mailbox"
+printf '%-28s %8s %8s %8s\n' "" 1 2 4
+printf '%-28s %8d %8d %8d\n' "letterbox lock M -- true" \
+  "$(streams "$n" 1 "$lb" lock "$m" -- true)" "$(streams "$n" 2 "$lb" lock "$m" -- true)" "$(streams "$n" 4 "$lb" lock "$m" -- true)"
+dn=$((n / 5))
+printf '%-28s %8d %8d %8d   (%d cycles: each collision sleeps 5 s)\n' "dotlockfile -l; -u" \
+  "$(streams "$dn" 1 dl_cycle)" "$(streams "$dn" 2 dl_cycle)" "$(streams "$dn" 4 dl_cycle)" "$dn"
+[ ! -e "$m.lock" ] || { echo "lock left behind" >&2; exit 1; }

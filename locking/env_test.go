@@ -35,12 +35,9 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-// sys returns a fault injector over the real system. It polls like a waiter
-// on NFS does unless watch is asked for.
+// sys returns a fault injector over the real system.
 func (e *env) sys() *faulty.Sys {
-	f := faulty.New(sys.Real{})
-	f.NoWatch = true
-	return f
+	return faulty.New(sys.Real{})
 }
 
 // host returns a fault injector that plays another machine: its own host

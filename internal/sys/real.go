@@ -2,10 +2,8 @@ package sys
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -200,54 +198,6 @@ func (Real) ProcStart(pid int) (uint64, error) {
 		return 0, unix.ENOENT
 	}
 	return strconv.ParseUint(f[startField], 10, 64)
-}
-
-func (Real) Watch(path string) (Watcher, error) {
-	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := unix.InotifyAddWatch(fd, filepath.Dir(path), unix.IN_DELETE|unix.IN_MOVED_FROM|unix.IN_ONLYDIR); err != nil {
-		unix.Close(fd)
-		return nil, err
-	}
-	w := &inotify{f: os.NewFile(uintptr(fd), "inotify"), c: make(chan struct{}, 1), name: filepath.Base(path)}
-	go w.run()
-	return w, nil
-}
-
-type inotify struct {
-	f    *os.File
-	c    chan struct{}
-	name string
-}
-
-func (w *inotify) C() <-chan struct{} { return w.c }
-func (w *inotify) Close() error       { return w.f.Close() }
-
-func (w *inotify) run() {
-	buf := make([]byte, 64*(unix.SizeofInotifyEvent+unix.NAME_MAX+1))
-	for {
-		n, err := w.f.Read(buf)
-		if err != nil {
-			return
-		}
-		for off := 0; off+unix.SizeofInotifyEvent <= n; {
-			// struct inotify_event { int wd; uint32_t mask, cookie, len; char name[]; }
-			mask := binary.NativeEndian.Uint32(buf[off+4:])
-			nlen := int(binary.NativeEndian.Uint32(buf[off+12:]))
-			name := buf[off+unix.SizeofInotifyEvent : off+unix.SizeofInotifyEvent+nlen]
-			off += unix.SizeofInotifyEvent + nlen
-			// Events for other files in a busy spool directory are noise;
-			// an overflowed queue may have dropped ours, so wake then too.
-			if mask&unix.IN_Q_OVERFLOW != 0 || string(bytes.TrimRight(name, "\x00")) == w.name {
-				select {
-				case w.c <- struct{}{}:
-				default:
-				}
-			}
-		}
-	}
 }
 
 // unwrap returns the errno inside an *os.PathError or *os.SyscallError, so

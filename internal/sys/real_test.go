@@ -65,30 +65,6 @@ func TestTouchUsesServerNow(t *testing.T) {
 	}
 }
 
-func TestWatchSeesRemoval(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "M.lock")
-	os.WriteFile(p, nil, 0o644)
-	os.WriteFile(filepath.Join(dir, "other"), nil, 0o644)
-	w, err := Real{}.Watch(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Close()
-	os.Remove(filepath.Join(dir, "other"))
-	select {
-	case <-w.C():
-		t.Fatal("woken by another file")
-	case <-time.After(50 * time.Millisecond):
-	}
-	os.Rename(p, p+".rel")
-	select {
-	case <-w.C():
-	case <-time.After(time.Second):
-		t.Fatal("rename away not seen")
-	}
-}
-
 func TestLocks(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "M")
 	os.WriteFile(p, nil, 0o600)

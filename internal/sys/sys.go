@@ -64,10 +64,6 @@ type Sys interface {
 	// boot (field 22 of /proc/PID/stat); ENOENT when there is no such
 	// process or it is a zombie.
 	ProcStart(pid int) (uint64, error)
-	// Watch reports removals and renames in dir, so a waiter can wake when a
-	// lock goes away. It may return an error where that is not supported;
-	// callers then poll.
-	Watch(dir string) (Watcher, error)
 }
 
 // LockKind selects a kernel lock.
@@ -121,11 +117,4 @@ type Identity struct {
 	PidNS string // inode of /proc/self/ns/pid
 	Pid   int
 	Start uint64 // clock ticks after boot
-}
-
-// Watcher delivers a value on C after something in the watched directory was
-// removed or renamed away. Close releases it.
-type Watcher interface {
-	C() <-chan struct{}
-	Close() error
 }

@@ -11,8 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"letterbox/internal/sys"
 )
 
@@ -92,10 +90,6 @@ func (r *Rule) Fired() int { return r.fired }
 
 // Sys is a sys.Sys with faults. Its zero value is not usable; use New.
 type Sys struct {
-	// NoWatch makes Watch fail, as if the filesystem were NFS shared with
-	// other hosts, so waiters must poll.
-	NoWatch bool
-
 	base sys.Sys
 
 	mu     sync.Mutex
@@ -391,13 +385,4 @@ func (f *Sys) ProcStart(pid int) (uint64, error) {
 	var start uint64
 	err := run(r, c, func() (err error) { start, err = f.base.ProcStart(pid); return err })
 	return start, err
-}
-
-// Watch is not faulted, but can be disabled: on NFS, changes made by other
-// hosts raise no inotify events, and a waiter must still see them by polling.
-func (f *Sys) Watch(path string) (sys.Watcher, error) {
-	if f.NoWatch {
-		return nil, unix.ENOSYS
-	}
-	return f.base.Watch(path)
 }
