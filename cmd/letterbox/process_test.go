@@ -258,15 +258,20 @@ func firstLines(s string, n int) string {
 	return strings.Join(lines, "")
 }
 
+// lockDir is a fresh directory with the tests' config file.
+func lockDir(t *testing.T) (dir, cfg string) {
+	dir = t.TempDir()
+	return dir, writeFile(t, filepath.Join(dir, "lb.toml"), baseConfig, 0o644)
+}
+
 // stressDir prepares a directory for the mutual exclusion tests: the
 // critical section, its counter, an existing mailbox M (so the kernel lock
 // is taken too) and the config.
 func stressDir(t *testing.T) (dir, cfg string) {
-	dir = t.TempDir()
+	dir, cfg = lockDir(t)
 	writeFile(t, filepath.Join(dir, "cs.sh"), criticalSection, 0o644)
 	writeFile(t, filepath.Join(dir, "counter"), "0\n", 0o644)
 	writeFile(t, filepath.Join(dir, "M"), "", 0o644)
-	cfg = writeFile(t, filepath.Join(dir, "lb.toml"), baseConfig, 0o644)
 	return dir, cfg
 }
 
@@ -444,8 +449,7 @@ func TestInteropPeerHolds(t *testing.T) {
 		t.Run(pr.name, func(t *testing.T) {
 			needPeers(t, pr.name)
 			bin := letterboxPath(t)
-			dir := t.TempDir()
-			cfg := writeFile(t, filepath.Join(dir, "lb.toml"), baseConfig, 0o644)
+			dir, cfg := lockDir(t)
 			lockPath := filepath.Join(dir, "M.lock")
 			if code, out, errOut := runProc(t, dir, 10*time.Second, pr.tryLock...); code != 0 {
 				t.Fatalf("%s: status %d: %s%s", pr.name, code, out, errOut)
@@ -505,8 +509,7 @@ func TestInteropLetterboxHolds(t *testing.T) {
 		t.Run(pr.name, func(t *testing.T) {
 			needPeers(t, pr.name)
 			bin := letterboxPath(t)
-			dir := t.TempDir()
-			cfg := writeFile(t, filepath.Join(dir, "lb.toml"), baseConfig, 0o644)
+			dir, cfg := lockDir(t)
 			lockPath := filepath.Join(dir, "M.lock")
 			h := startProc(t, dir, bin, "lock", "-c", cfg, "M", "--", "sh", "-c", "touch started; sleep 2; touch finished")
 			waitFor(t, 10*time.Second, "the holder's command to start", func() bool { return exists(filepath.Join(dir, "started")) })
@@ -763,8 +766,7 @@ func TestSignalForwarded(t *testing.T) {
 	bin := letterboxPath(t)
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1} {
 		t.Run(sig.String(), func(t *testing.T) {
-			dir := t.TempDir()
-			cfg := writeFile(t, filepath.Join(dir, "lb.toml"), baseConfig, 0o644)
+			dir, cfg := lockDir(t)
 			p := startProc(t, dir, bin, "lock", "-c", cfg, "M", "--", "sh", "-c", `echo $$ > child.pid; exec sleep 30`)
 			var child int
 			waitFor(t, 10*time.Second, "the command to start", func() bool {
@@ -798,8 +800,7 @@ func TestSignalForwarded(t *testing.T) {
 // removed and the holder's lock is left alone.
 func TestSignalWhileWaiting(t *testing.T) {
 	bin := letterboxPath(t)
-	dir := t.TempDir()
-	cfg := writeFile(t, filepath.Join(dir, "lb.toml"), baseConfig, 0o644)
+	dir, cfg := lockDir(t)
 	lockPath := filepath.Join(dir, "M.lock")
 	writeFile(t, lockPath, "0\n", 0o644)
 	ino := stat(t, lockPath).Ino
@@ -844,8 +845,7 @@ func TestLockLost(t *testing.T) {
 			name = "replaced"
 		}
 		t.Run(name, func(t *testing.T) {
-			dir := t.TempDir()
-			cfg := writeFile(t, filepath.Join(dir, "lb.toml"), baseConfig, 0o644)
+			dir, cfg := lockDir(t)
 			lockPath := filepath.Join(dir, "M.lock")
 			p := startProc(t, dir, bin, "lock", "-c", cfg, "M", "--", "sh", "-c", command)
 			waitFor(t, 10*time.Second, "the command to start", func() bool { return exists(filepath.Join(dir, "started")) })
