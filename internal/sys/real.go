@@ -40,6 +40,16 @@ func (Real) Read(fd int, p []byte) (int, error) {
 	}
 }
 
+func (Real) Pread(fd int, p []byte, off int64) (int, error) {
+	for {
+		n, err := unix.Pread(fd, p, off)
+		if err == unix.EINTR {
+			continue
+		}
+		return n, err
+	}
+}
+
 func (Real) Write(fd int, p []byte) (int, error) {
 	for {
 		n, err := unix.Write(fd, p)

@@ -25,6 +25,8 @@ type Sys interface {
 	Open(path string, flags int, perm uint32) (fd int, err error)
 	Close(fd int) error
 	Read(fd int, p []byte) (int, error)
+	// Pread is pread(2): a read at offset off that leaves the file offset.
+	Pread(fd int, p []byte, off int64) (int, error)
 	// Write is one write(2); it may write less than len(p).
 	Write(fd int, p []byte) (int, error)
 	Fsync(fd int) error

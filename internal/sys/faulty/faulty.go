@@ -21,6 +21,7 @@ const (
 	Open       Op = "open"
 	Close      Op = "close"
 	Read       Op = "read"
+	Pread      Op = "pread"
 	Write      Op = "write"
 	Fsync      Op = "fsync"
 	Ftruncate  Op = "ftruncate"
@@ -249,6 +250,14 @@ func (f *Sys) Read(fd int, p []byte) (int, error) {
 	r := f.fault(c)
 	var n int
 	err := run(r, c, func() (err error) { n, err = f.base.Read(fd, p); return err })
+	return n, err
+}
+
+func (f *Sys) Pread(fd int, p []byte, off int64) (int, error) {
+	c := Call{Op: Pread, FD: fd}
+	r := f.fault(c)
+	var n int
+	err := run(r, c, func() (err error) { n, err = f.base.Pread(fd, p, off); return err })
 	return n, err
 }
 
