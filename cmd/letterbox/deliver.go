@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"letterbox/config"
+	"letterbox/deliver"
+	"letterbox/internal/status"
+	"letterbox/internal/sys"
+)
+
+const deliverSynopsis = "letterbox deliver [-f SENDER] [-a ADDR] [-r ADDR] [-d USER] [-c FILE] [-p FILE] [--format mbox] [MAILBOX]"
+
+// optString is a string flag that knows whether it was given: "-f ”" (the
+// null sender) differs from no -f at all.
+type optString struct{ v *string }
+
+func (o *optString) String() string {
+	if o.v == nil {
+		return ""
+	}
+	return *o.v
+}
+func (o *optString) Set(s string) error { o.v = &s; return nil }
+
+// runDeliver is "letterbox deliver": one message from standard input (or
+// -p FILE) into a mailbox, with the result told by exit status and one
+// RFC 3463 status line (DESIGN §2.1).
+func runDeliver(e *env, args []string) error {
+	fs := flag.NewFlagSet("deliver", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var sender, orig, rcpt optString
+	fs.Var(&sender, "f", "envelope sender")
+	fs.Var(&orig, "a", "original recipient")
+	fs.Var(&rcpt, "r", "final recipient")
+	user := fs.String("d", "", "deliver to USER's mailbox")
+	cfgPath := fs.String("c", "", "config file")
+	input := fs.String("p", "", "read the message from FILE")
+	format := fs.String("format", "", "mbox (maildir: not yet)")
+	folder := fs.String("m", "", "folder")
+	fs.Bool("e", false, "accepted for dovecot-lda compatibility")
+	bad := func(format string, args ...any) error {
+		return usageError("deliver: %s (usage: %s)", fmt.Sprintf(format, args...), deliverSynopsis)
+	}
+	if err := fs.Parse(args); err != nil {
+		return bad("%v", err)
+	}
+	if fs.NArg() > 1 {
+		return bad("more than one MAILBOX")
+	}
+	if *format != "" && *format != "mbox" {
+		return bad("--format %q: only mbox is supported so far", *format)
+	}
+	if *folder != "" {
+		return bad("-m: folders need Maildir delivery, which is not built yet")
+	}
+	cfg, err := config.Load(config.Find(*cfgPath))
+	if err != nil {
+		return status.Temp("4.3.5", err)
+	}
+	mailbox := fs.Arg(0)
+	if mailbox == "" {
+		u := *user
+		if u == "" {
+			u = os.Getenv("USER")
+		}
+		if u == "" {
+			return bad("no MAILBOX and no user (-d USER or $USER)")
+		}
+		// A user name is a single path element; anything else could write
+		// outside the spool.
+		if strings.ContainsAny(u, "/\x00") || u == "." || u == ".." {
+			return status.Perm("5.1.3", status.DataErr, fmt.Errorf("bad user name %q", u))
+		}
+		mailbox = filepath.Join(cfg.SpoolDir, u)
+	}
+	if strings.HasSuffix(mailbox, "/") {
+		return bad("%s: Maildir delivery is not built yet", mailbox)
+	}
+
+	var in io.Reader = os.Stdin
+	if *input != "" {
+		f, err := os.Open(*input)
+		if err != nil {
+			return status.Temp("4.3.0", fmt.Errorf("read message: %w", err))
+		}
+		defer f.Close()
+		in = f
+	}
+
+	// A write past RLIMIT_FSIZE must fail with EFBIG and be undone, not kill
+	// the process half-way through the append.
+	signal.Ignore(unix.SIGXFSZ)
+	// SIGTERM, SIGINT, SIGHUP roll the append back and exit 75.
+	ctx, stop := signal.NotifyContext(context.Background(), unix.SIGTERM, unix.SIGINT, unix.SIGHUP)
+	defer stop()
+
+	log := e.logger(cfg.Log)
+	start := time.Now()
+	res, err := deliver.Deliver(ctx, deliver.Request{
+		Input:             in,
+		Sender:            sender.v,
+		OriginalRecipient: orig.v,
+		Recipient:         rcpt.v,
+		Getenv:            os.Getenv,
+		Mailbox:           mailbox,
+		Config:            cfg,
+		Sys:               sys.Real{},
+		Log:               log,
+		Now:               time.Now,
+		TempDir:           os.TempDir(),
+	})
+	// One log line per delivery, in the shape Postfix operators grep for.
+	dsn, st := "2.0.0", "sent"
+	if se, ok := err.(*status.Error); ok {
+		dsn, st = se.DSN, "deferred"
+		if se.Code != status.TempFail {
+			st = "bounced"
+		}
+	}
+	line := fmt.Sprintf("from=<%s> to=<%s> mailbox=%s size=%d delay=%.3f dsn=%s status=%s", res.Sender, res.Recipient, res.Mailbox, res.Size, time.Since(start).Seconds(), dsn, st)
+	if err != nil {
+		log.Warn(line, "error", err)
+	} else {
+		log.Info(line)
+	}
+	return err
+}

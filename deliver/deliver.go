@@ -1,0 +1,231 @@
+package deliver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"letterbox/config"
+	"letterbox/internal/status"
+	"letterbox/internal/sys"
+	"letterbox/locking"
+	"letterbox/mbox"
+)
+
+// Request is one delivery: where the message comes from, the envelope as
+// the MTA gave it, and where it goes.
+type Request struct {
+	Input io.Reader // the message, read to EOF before anything is locked or created
+
+	// The envelope from flags; nil means the flag was not given, so the
+	// environment, a leading From_ line or the MTA's envelope block decide.
+	Sender            *string
+	OriginalRecipient *string
+	Recipient         *string
+	Getenv            func(string) string
+
+	Mailbox string // the destination path
+	Config  config.Config
+	Sys     sys.Sys
+	Log     *slog.Logger
+	Now     func() time.Time // the From_ line's time; local time
+	TempDir string           // where a large message is spooled
+}
+
+// Result describes a delivery that succeeded.
+type Result struct {
+	Sender, Recipient string
+	Mailbox           string
+	Size              int64 // bytes appended
+}
+
+// memMax is how much of a message is spooled in memory; the rest goes to an
+// unlinked temporary file, so memory does not grow with the message.
+const memMax = 1 << 20
+
+// maxHeader bounds the part of the message that is scanned for the
+// envelope block and Delivered-To: loops.
+const maxHeader = 1 << 20
+
+// Deliver delivers r.Input to the mbox r.Mailbox (DESIGN §3): it spools the
+// message to EOF, takes the MTA's envelope block off the top, checks for a
+// Delivered-To: loop and the size limits, and appends under the mailbox
+// lock. It returns nil only when the message is durable and every lock is
+// released; otherwise a *status.Error with the DSN and exit code of the
+// DESIGN §2.1 table.
+func Deliver(ctx context.Context, r Request) (Result, error) {
+	var res Result
+	sp, err := NewSpool(r.Input, r.TempDir, memMax)
+	if err != nil {
+		return res, status.Temp("4.3.0", fmt.Errorf("read message: %w", err))
+	}
+	defer sp.Close()
+	scan, err := ScanHeader(sp.Open(), maxHeader)
+	if err != nil {
+		return res, status.Temp("4.3.0", fmt.Errorf("read message header: %w", err))
+	}
+	fromSender, hasFrom := sp.FromSender()
+	env, err := Resolve(r.Sender, r.OriginalRecipient, r.Recipient, r.Getenv, fromSender, hasFrom, scan)
+	if err != nil {
+		return res, err
+	}
+	res.Sender, res.Recipient, res.Mailbox = env.Sender, env.Recipient, r.Mailbox
+	if IsLoop(scan, env.Recipient) {
+		return res, status.Perm("5.4.6", status.DataErr, fmt.Errorf("mail forwarding loop for %s", env.Recipient))
+	}
+
+	q, ok := mbox.ParseQuoting(r.Config.MboxQuoting)
+	if !ok {
+		return res, status.Temp("4.3.5", fmt.Errorf("mbox_quoting %q", r.Config.MboxQuoting))
+	}
+	header := envelopeHeader(env)
+	content := sp.Open()
+	if _, err := io.CopyN(io.Discard, content, scan.BlockLen); err != nil {
+		return res, status.Temp("4.3.0", fmt.Errorf("read message: %w", err))
+	}
+	if r.Config.StripMboxPrivateHeaders || q == mbox.MboxCL2 {
+		content = StripPrivate(content)
+	}
+	if q == mbox.MboxCL2 {
+		body := sp.Size() - scan.HeaderLen
+		if !scan.HasBody {
+			body = 0
+		}
+		header = append(header, fmt.Sprintf("Content-Length: %d\n", body)...)
+	}
+	size := int64(len(header)) + sp.Size() - scan.BlockLen
+	if lim := r.Config.MessageSizeLimit; lim > 0 && size > lim {
+		return res, sizeError(r.Config, fmt.Errorf("message of %d bytes exceeds message_size_limit %d", size, lim))
+	}
+
+	methods, err := locking.ParseMethods(r.Config.MboxLocks)
+	if err != nil {
+		return res, status.Temp("4.3.5", err)
+	}
+	methods.DotlockMayFail = r.Config.DotlockMayFail
+	uid := -1
+	if r.Config.StrictOwnership {
+		uid = os.Geteuid()
+	}
+	lk, err := locking.Acquire(ctx, r.Mailbox, methods, locking.Options{
+		Sys:          r.Sys,
+		Timeout:      r.Config.LockTimeout.Duration,
+		StaleOwn:     r.Config.StaleLockOwn.Duration,
+		StaleForeign: r.Config.StaleLockForeign.Duration,
+		Refresh:      r.Config.LockRefresh.Duration,
+		Log:          r.Log,
+	}, func() (int, error) { return openMbox(r.Sys, r.Mailbox, uid) })
+	if err != nil {
+		return res, lockStatus(r.Config, r.Mailbox, err)
+	}
+	n, err := appendLocked(ctx, r, lk, env, header, content, q, size)
+	if rerr := lk.Release(); err == nil && rerr != nil {
+		// The data is durable, but the lock was not provably ours to the
+		// end: a delivery may have raced this one. Retrying duplicates;
+		// not retrying may lose. letterbox errs toward duplicates.
+		err = status.Temp("4.2.0", fmt.Errorf("%s: %w", r.Mailbox, rerr))
+	}
+	res.Size = n
+	return res, err
+}
+
+// appendLocked runs the append transaction on the locked mailbox.
+func appendLocked(ctx context.Context, r Request, lk *locking.Lock, env Envelope, header []byte, content io.Reader, q mbox.Quoting, size int64) (int64, error) {
+	fd := lk.FD()
+	st, err := recheck(r.Sys, fd, r.Mailbox)
+	if err != nil {
+		return 0, classify(r.Config, r.Mailbox, err)
+	}
+	if lim := r.Config.MailboxSizeLimit; lim > 0 && st.Size+size > lim {
+		return 0, sizeError(r.Config, fmt.Errorf("%s: mailbox of %d bytes plus message of %d exceeds mailbox_size_limit %d", r.Mailbox, st.Size, size, lim))
+	}
+	// A lock lost while writing stops the writes at once.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-lk.Lost():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	n, err := mbox.Append(ctx, r.Sys, fd, mbox.Message{
+		FromLine: mbox.FromLine(FromLineSender(env), r.Now()),
+		Header:   header,
+		Content:  content,
+	}, mbox.Options{Quoting: q, Fsync: r.Config.Fsync, Check: lk.Check})
+	if err != nil {
+		if lerr := lk.Check(); lerr != nil && errors.Is(err, context.Canceled) {
+			err = lerr
+		}
+		return 0, classify(r.Config, r.Mailbox, err)
+	}
+	return n, nil
+}
+
+// envelopeHeader is what letterbox prepends: Return-Path, X-Original-To
+// (when known), Delivered-To — Postfix's order.
+func envelopeHeader(env Envelope) []byte {
+	var b strings.Builder
+	if env.NullSender {
+		b.WriteString("Return-Path: <>\n")
+	} else {
+		fmt.Fprintf(&b, "Return-Path: <%s>\n", env.Sender)
+	}
+	if env.OriginalRecipient != "" {
+		fmt.Fprintf(&b, "X-Original-To: %s\n", env.OriginalRecipient)
+	}
+	fmt.Fprintf(&b, "Delivered-To: %s\n", env.Recipient)
+	return []byte(b.String())
+}
+
+// sizeError is a size-limit failure: 4.2.2 and a retry by default, 5.2.2 and
+// EX_CANTCREAT when quota_tempfail is off.
+func sizeError(c config.Config, err error) error {
+	if c.QuotaTempfail {
+		return status.Temp("4.2.2", err)
+	}
+	return status.Perm("5.2.2", status.CantCreat, err)
+}
+
+// lockStatus maps a failure to lock or open the mailbox to its status.
+func lockStatus(c config.Config, mailbox string, err error) error {
+	var busy *locking.BusyError
+	switch {
+	case errors.As(err, &busy):
+		return status.Temp("4.2.0", err)
+	case errors.Is(err, context.Canceled):
+		return status.Temp("4.2.0", fmt.Errorf("%s: interrupted while waiting for the lock", mailbox))
+	}
+	return classify(c, mailbox, err)
+}
+
+// classify maps an error to its status: everything that is not certainly
+// permanent is temporary (DESIGN §2.1). A full disk, EIO, a lost lock, an
+// unsafe mailbox: 4.x.x, exit 75. A quota or file-size limit: the size
+// policy.
+func classify(c config.Config, mailbox string, err error) error {
+	var se *status.Error
+	switch {
+	case errors.As(err, &se):
+		return se
+	case errors.Is(err, unix.EDQUOT), errors.Is(err, unix.EFBIG):
+		return sizeError(c, fmt.Errorf("%s: %w", mailbox, err))
+	case errors.Is(err, unix.ENOSPC):
+		return status.Temp("4.3.1", fmt.Errorf("%s: %w", mailbox, err))
+	case errors.Is(err, locking.ErrLost):
+		return status.Temp("4.2.0", err)
+	case errors.Is(err, context.Canceled):
+		return status.Temp("4.2.0", fmt.Errorf("%s: delivery interrupted; undone", mailbox))
+	case errors.Is(err, errUnsafe):
+		return status.Temp("4.2.0", err)
+	}
+	return status.Temp("4.2.0", fmt.Errorf("%s: %w", mailbox, err))
+}

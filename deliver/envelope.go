@@ -1,0 +1,187 @@
+package deliver
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"letterbox/internal/status"
+)
+
+// MaxAddressLen is the longest envelope address accepted, in bytes: the
+// longest line RFC 5322 allows, so a Return-Path: or Delivered-To: header
+// written from it stays legal.
+const MaxAddressLen = 998
+
+// Envelope is who a message is from and for, as letterbox writes it into
+// Return-Path:, X-Original-To: and Delivered-To: and the From_ line.
+type Envelope struct {
+	Sender            string // without angle brackets; "" exactly when NullSender
+	NullSender        bool   // the null sender: Return-Path: <>, From MAILER-DAEMON
+	OriginalRecipient string // "" when unknown: no X-Original-To: is written
+	Recipient         string // the final recipient: Delivered-To: and the loop check
+}
+
+// Errors of CheckAddress.
+var (
+	ErrAddressControl = errors.New("control character in address")
+	ErrAddressLong    = errors.New("address too long")
+)
+
+// CheckAddress refuses an envelope address that cannot be written safely
+// into a header or the From_ line: one with a control character (a byte
+// below 0x20, or 0x7f; CR, LF, NUL and TAB included), which could forge
+// header lines, and one longer than MaxAddressLen bytes. The error wraps
+// ErrAddressControl or ErrAddressLong. It does not parse the address:
+// anything else an MTA hands over is accepted.
+func CheckAddress(a string) error {
+	if len(a) > MaxAddressLen {
+		return fmt.Errorf("%w: %d bytes, at most %d", ErrAddressLong, len(a), MaxAddressLen)
+	}
+	for i := 0; i < len(a); i++ {
+		if c := a[i]; c < 0x20 || c == 0x7f {
+			return fmt.Errorf("%w: byte %#02x at %d", ErrAddressControl, c, i)
+		}
+	}
+	return nil
+}
+
+// nullSenderName is the From_ line's name for the null sender, and the
+// text Postfix's pipe(8) puts in ${sender} for it (null_sender default).
+const nullSenderName = "MAILER-DAEMON"
+
+// isNullSender reports whether a sender as given (brackets removed) means
+// the null sender: "", or MAILER-DAEMON in any case, which is how Postfix
+// writes the null sender in a From_ line and in pipe(8)'s ${sender}.
+func isNullSender(a string) bool {
+	return a == "" || strings.EqualFold(a, nullSenderName)
+}
+
+// unbracket removes one pair of angle brackets around a, as in "<a@b>".
+func unbracket(a string) string {
+	if len(a) >= 2 && a[0] == '<' && a[len(a)-1] == '>' {
+		return a[1 : len(a)-1]
+	}
+	return a
+}
+
+// FromLineSender is the sender token for the From_ line of e: MAILER-DAEMON
+// for the null sender, else the sender with every run of whitespace and
+// control bytes replaced by one '_'. A reader splits the From_ line at
+// whitespace, so `"john doe"@example.org` is written
+// `"john_doe"@example.org`; the exact sender is kept in Return-Path:.
+func FromLineSender(e Envelope) string {
+	s := e.Sender
+	if e.NullSender || s == "" || s == "<>" {
+		return nullSenderName
+	}
+	var b strings.Builder
+	inRun := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c == 0x7f {
+			if !inRun {
+				b.WriteByte('_')
+			}
+			inRun = true
+			continue
+		}
+		inRun = false
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// hostname names this host in the default recipient; a variable for tests.
+var hostname = os.Hostname
+
+// Resolve decides the envelope. For each field the first source that has a
+// value wins:
+//
+//	sender:             -f, $SENDER, leading From_ line, block Return-Path:, null sender
+//	original recipient: -a, $ORIGINAL_RECIPIENT, block X-Original-To:, unknown
+//	recipient:          -r, $RECIPIENT, block Delivered-To:, $USER@hostname
+//
+// A nil flag was not given. getenv returns "" for an unset variable, so an
+// empty variable counts as unset; an empty -a or -r counts as not given too
+// (so -a "$ORIGINAL_RECIPIENT" works), while -f "" is the null sender. The
+// block fields are those of scan's envelope block (DESIGN §3), which the MTA
+// wrote for this delivery. A sender of "", "<>" or MAILER-DAEMON (any case)
+// is the null sender. One pair of surrounding angle brackets is removed from
+// every value.
+//
+// The value chosen for each field must pass CheckAddress; if it does not,
+// the error is a *status.Error with exit status 65 (EX_DATAERR) and 5.1.7
+// for the sender, 5.1.3 for a recipient. When no recipient can be found at
+// all, or the host name for the default cannot be had, it is temporary
+// (4.3.5, 4.3.0): the invocation is wrong, not the message.
+func Resolve(flagSender, flagOriginal, flagRecipient *string, getenv func(string) string, fromSender string, hasFrom bool, scan Scan) (Envelope, error) {
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	var e Envelope
+
+	var sender, from string
+	switch {
+	case flagSender != nil:
+		sender, from = *flagSender, "-f"
+	case getenv("SENDER") != "":
+		sender, from = getenv("SENDER"), "$SENDER"
+	case hasFrom:
+		sender, from = fromSender, "the From_ line"
+	case scan.HasReturnPath:
+		sender, from = scan.ReturnPath, "Return-Path:"
+	}
+	sender = unbracket(sender)
+	if err := CheckAddress(sender); err != nil {
+		return e, status.Perm("5.1.7", status.DataErr, fmt.Errorf("sender %.64q from %s: %w", sender, from, err))
+	}
+	if isNullSender(sender) {
+		e.NullSender = true
+	} else {
+		e.Sender = sender
+	}
+
+	var orig string
+	switch {
+	case flagOriginal != nil && *flagOriginal != "":
+		orig, from = *flagOriginal, "-a"
+	case getenv("ORIGINAL_RECIPIENT") != "":
+		orig, from = getenv("ORIGINAL_RECIPIENT"), "$ORIGINAL_RECIPIENT"
+	case scan.HasOriginalTo:
+		orig, from = scan.OriginalTo, "X-Original-To:"
+	}
+	orig = unbracket(orig)
+	if err := CheckAddress(orig); err != nil {
+		return e, status.Perm("5.1.3", status.DataErr, fmt.Errorf("original recipient %.64q from %s: %w", orig, from, err))
+	}
+	e.OriginalRecipient = orig
+
+	var rcpt string
+	switch {
+	case flagRecipient != nil && *flagRecipient != "":
+		rcpt, from = *flagRecipient, "-r"
+	case getenv("RECIPIENT") != "":
+		rcpt, from = getenv("RECIPIENT"), "$RECIPIENT"
+	case scan.HasDeliveredTo && scan.DeliveredTo != "":
+		rcpt, from = scan.DeliveredTo, "Delivered-To:"
+	case getenv("USER") != "":
+		host, err := hostname()
+		if err != nil {
+			return e, status.Temp("4.3.0", fmt.Errorf("default recipient: %w", err))
+		}
+		rcpt, from = getenv("USER")+"@"+host, "$USER@hostname"
+	}
+	rcpt = unbracket(rcpt)
+	if rcpt == "" {
+		// An invocation that names no recipient is the operator's error,
+		// which must not bounce mail (DESIGN §2.1).
+		return e, status.Temp("4.3.5", errors.New("no recipient: give -r, or set $RECIPIENT or $USER"))
+	}
+	if err := CheckAddress(rcpt); err != nil {
+		return e, status.Perm("5.1.3", status.DataErr, fmt.Errorf("recipient %.64q from %s: %w", rcpt, from, err))
+	}
+	e.Recipient = rcpt
+	return e, nil
+}
