@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,8 +52,16 @@ func TestScripts(t *testing.T) {
 			env.Setenv("LETTERBOX_CONFIG", "")
 			return nil
 		},
+		Condition: func(cond string) (bool, error) {
+			if cond == "root" {
+				return os.Geteuid() == 0, nil
+			}
+			return false, fmt.Errorf("unknown condition %q", cond)
+		},
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"exitcode": cmdExitCode,
+			"fromdate": cmdFromDate,
+			"chown":    cmdChown,
 			"isdir":    cmdIsDir,
 			"issymlink": func(ts *testscript.TestScript, neg bool, args []string) {
 				if neg || len(args) != 2 {
@@ -139,4 +148,36 @@ func lockLeftovers(dir, name string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// fromDate is the date of a From_ line, which the clock decides.
+var fromDate = regexp.MustCompile(`(?m)^(From \S+  )[A-Z][a-z]{2} [A-Z][a-z]{2} [ 1-3]\d \d\d:\d\d:\d\d \d{4}$`)
+
+// cmdFromDate rewrites the date of every From_ line in FILE to DATE, so the
+// file can be compared byte for byte with a golden one. It fails if FILE has
+// no From_ line in the asctime form.
+func cmdFromDate(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: fromdate FILE")
+	}
+	p := ts.MkAbs(args[0])
+	b, err := os.ReadFile(p)
+	ts.Check(err)
+	if !fromDate.Match(b) {
+		ts.Fatalf("%s has no From_ line with an asctime date", args[0])
+	}
+	ts.Check(os.WriteFile(p, fromDate.ReplaceAll(b, []byte("${1}DATE")), 0o600))
+}
+
+// cmdChown gives PATH to uid:gid without following a symlink.
+func cmdChown(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 3 {
+		ts.Fatalf("usage: chown UID GID PATH")
+	}
+	uid, err1 := strconv.Atoi(args[0])
+	gid, err2 := strconv.Atoi(args[1])
+	if err1 != nil || err2 != nil {
+		ts.Fatalf("chown: bad uid or gid")
+	}
+	ts.Check(os.Lchown(ts.MkAbs(args[2]), uid, gid))
 }
