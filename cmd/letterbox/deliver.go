@@ -129,8 +129,10 @@ func runDeliver(e *env, args []string) error {
 		}
 	}
 	line := fmt.Sprintf("from=<%s> to=<%s> mailbox=%s size=%d delay=%.3f dsn=%s status=%s", res.Sender, res.Recipient, res.Mailbox, res.Size, time.Since(start).Seconds(), dsn, st)
+	// Info, also for failures: standard error gets only warnings, and a
+	// failure's one line there is the status line, which says the same.
 	if err != nil {
-		log.Warn(line, "error", err)
+		log.Info(line, "error", err)
 	} else {
 		log.Info(line)
 	}
