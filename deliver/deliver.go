@@ -29,7 +29,7 @@ type Request struct {
 	Sender            *string
 	OriginalRecipient *string
 	Recipient         *string
-	Getenv            func(string) string
+	LookupEnv         func(string) (string, bool) // os.LookupEnv
 
 	Mailbox string // the destination path
 	Config  config.Config
@@ -72,7 +72,7 @@ func Deliver(ctx context.Context, r Request) (Result, error) {
 		return res, status.Temp("4.3.0", fmt.Errorf("read message header: %w", err))
 	}
 	fromSender, hasFrom := sp.FromSender()
-	env, err := Resolve(r.Sender, r.OriginalRecipient, r.Recipient, r.Getenv, fromSender, hasFrom, scan)
+	env, err := Resolve(r.Sender, r.OriginalRecipient, r.Recipient, r.LookupEnv, fromSender, hasFrom, scan)
 	if err != nil {
 		return res, err
 	}

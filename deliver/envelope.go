@@ -103,9 +103,10 @@ var hostname = os.Hostname
 //	original recipient: -a, $ORIGINAL_RECIPIENT, block X-Original-To:, unknown
 //	recipient:          -r, $RECIPIENT, block Delivered-To:, $USER@hostname
 //
-// A nil flag was not given. getenv returns "" for an unset variable, so an
-// empty variable counts as unset; an empty -a or -r counts as not given too
-// (so -a "$ORIGINAL_RECIPIENT" works), while -f "" is the null sender. The
+// A nil flag was not given. lookup is os.LookupEnv: $SENDER set but empty
+// is the null sender (Postfix local(8) exports it so), like -f ""; an empty
+// recipient variable, -a or -r counts as not given (so -a
+// "$ORIGINAL_RECIPIENT" works). The
 // block fields are those of scan's envelope block (DESIGN §3), which the MTA
 // wrote for this delivery. A sender of "", "<>" or MAILER-DAEMON (any case)
 // is the null sender. One pair of surrounding angle brackets is removed from
@@ -116,18 +117,20 @@ var hostname = os.Hostname
 // for the sender, 5.1.3 for a recipient. When no recipient can be found at
 // all, or the host name for the default cannot be had, it is temporary
 // (4.3.5, 4.3.0): the invocation is wrong, not the message.
-func Resolve(flagSender, flagOriginal, flagRecipient *string, getenv func(string) string, fromSender string, hasFrom bool, scan Scan) (Envelope, error) {
-	if getenv == nil {
-		getenv = func(string) string { return "" }
+func Resolve(flagSender, flagOriginal, flagRecipient *string, lookup func(string) (string, bool), fromSender string, hasFrom bool, scan Scan) (Envelope, error) {
+	if lookup == nil {
+		lookup = func(string) (string, bool) { return "", false }
 	}
+	getenv := func(k string) string { v, _ := lookup(k); return v }
+	envSender, hasEnvSender := lookup("SENDER")
 	var e Envelope
 
 	var sender, from string
 	switch {
 	case flagSender != nil:
 		sender, from = *flagSender, "-f"
-	case getenv("SENDER") != "":
-		sender, from = getenv("SENDER"), "$SENDER"
+	case hasEnvSender:
+		sender, from = envSender, "$SENDER"
 	case hasFrom:
 		sender, from = fromSender, "the From_ line"
 	case scan.HasReturnPath:

@@ -99,6 +99,8 @@ func TestResolve(t *testing.T) {
 			Envelope{Sender: `"john doe"@x`, OriginalRecipient: "ot@x", Recipient: "dt@x"}, ""},
 		{"Return-Path", in{scan: block},
 			Envelope{Sender: "rp@x", OriginalRecipient: "ot@x", Recipient: "dt@x"}, ""},
+		{"$SENDER set but empty: null sender (Postfix local)", in{env: map[string]string{"SENDER": "", "USER": "u"}, from: "f@x", hasFrom: true, scan: block},
+			Envelope{NullSender: true, OriginalRecipient: "ot@x", Recipient: "dt@x"}, ""},
 		{"Return-Path <>", in{scan: nullBlock, env: map[string]string{"USER": "u"}},
 			Envelope{NullSender: true, Recipient: "u@vm"}, ""},
 		{"nothing: null sender", in{env: map[string]string{"USER": "u"}},
@@ -135,8 +137,8 @@ func TestResolve(t *testing.T) {
 			Envelope{Sender: "f@x", OriginalRecipient: "ot@x", Recipient: "dt@x"}, ""},
 	}
 	for _, tt := range tests {
-		getenv := func(k string) string { return tt.in.env[k] }
-		got, err := Resolve(tt.in.f, tt.in.a, tt.in.r, getenv, tt.in.from, tt.in.hasFrom, tt.in.scan)
+		lookup := func(k string) (string, bool) { v, ok := tt.in.env[k]; return v, ok }
+		got, err := Resolve(tt.in.f, tt.in.a, tt.in.r, lookup, tt.in.from, tt.in.hasFrom, tt.in.scan)
 		if tt.dsn != "" {
 			var se *status.Error
 			if !errors.As(err, &se) || se.DSN != tt.dsn {
@@ -167,11 +169,11 @@ func TestResolve(t *testing.T) {
 func TestResolveHostnameError(t *testing.T) {
 	defer func(h func() (string, error)) { hostname = h }(hostname)
 	hostname = func() (string, error) { return "", errors.New("no name") }
-	_, err := Resolve(nil, nil, nil, func(k string) string {
+	_, err := Resolve(nil, nil, nil, func(k string) (string, bool) {
 		if k == "USER" {
-			return "u"
+			return "u", true
 		}
-		return ""
+		return "", false
 	}, "", false, Scan{})
 	var se *status.Error
 	if !errors.As(err, &se) || se.Code != status.TempFail {

@@ -112,7 +112,7 @@ func runDeliver(e *env, args []string) error {
 		Sender:            sender.v,
 		OriginalRecipient: orig.v,
 		Recipient:         rcpt.v,
-		Getenv:            os.Getenv,
+		LookupEnv:         os.LookupEnv,
 		Mailbox:           mailbox,
 		Config:            cfg,
 		Sys:               sys.Real{},
