@@ -1,0 +1,136 @@
+package deliver
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"letterbox/config"
+	"letterbox/internal/status"
+	"letterbox/internal/sys"
+	"letterbox/internal/sys/faulty"
+)
+
+const seed = "From x@y  Sat Nov 21 00:00:00 2026\nSubject: old\n\nold\n\n"
+
+func request(t *testing.T, s sys.Sys, msg string) (Request, string) {
+	t.Helper()
+	dir := t.TempDir()
+	mb := filepath.Join(dir, "M")
+	if err := os.WriteFile(mb, []byte(seed), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c := config.Default()
+	c.LockRefresh = config.Dur(20 * time.Millisecond)
+	c.StaleLockOwn = config.Dur(2 * time.Second)
+	f, r := "a@b", "c@d"
+	return Request{
+		Input: strings.NewReader(msg), Sender: &f, Recipient: &r,
+		Mailbox: mb, Config: c, Sys: s, Now: time.Now, TempDir: dir,
+	}, mb
+}
+
+func unchanged(t *testing.T, mb string) {
+	t.Helper()
+	b, err := os.ReadFile(mb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sha256.Sum256(b) != sha256.Sum256([]byte(seed)) {
+		t.Fatalf("mailbox changed: %d bytes", len(b))
+	}
+	ents, _ := os.ReadDir(filepath.Dir(mb))
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), "M.") {
+			t.Fatalf("left behind: %s", e.Name())
+		}
+	}
+}
+
+var big = "Subject: big\n\n" + strings.Repeat(strings.Repeat("x", 99)+"\n", 20000) // 2 MB: several writes
+
+// The lock is removed (mutt forcing it, an operator) while the message is
+// being written: the refresh notices, the write stops, the append is undone
+// while the kernel lock is still held, and the MTA is told to retry.
+func TestLockLostMidWrite(t *testing.T) {
+	f := faulty.New(sys.Real{})
+	r, mb := request(t, f, big)
+	f.Add(&faulty.Rule{Op: faulty.Write, Path: "M", Skip: 1, Count: 1, Do: func(faulty.Call) {
+		os.Remove(mb + ".lock")
+		time.Sleep(200 * time.Millisecond) // ten refresh intervals
+	}})
+	_, err := Deliver(context.Background(), r)
+	var se *status.Error
+	if !errors.As(err, &se) || se.DSN != "4.2.0" || se.Code != status.TempFail || !strings.Contains(err.Error(), "lock lost") {
+		t.Fatalf("got %v", err)
+	}
+	unchanged(t, mb)
+}
+
+// A fault at each step of the append through the whole pipeline: the
+// mailbox is unchanged and the status is the one of the DESIGN table.
+func TestDeliverFaults(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		rule *faulty.Rule
+		dsn  string
+		code int
+	}{
+		{"write EIO", &faulty.Rule{Op: faulty.Write, Path: "M", Skip: 2, Err: unix.EIO}, "4.2.0", status.TempFail},
+		{"write ENOSPC", &faulty.Rule{Op: faulty.Write, Path: "M", Skip: 1, Err: unix.ENOSPC}, "4.3.1", status.TempFail},
+		{"write EDQUOT", &faulty.Rule{Op: faulty.Write, Path: "M", Err: unix.EDQUOT}, "4.2.2", status.TempFail},
+		{"fsync EIO", &faulty.Rule{Op: faulty.Fsync, Path: "M", Count: 1, Err: unix.EIO}, "4.2.0", status.TempFail},
+		{"fsync ESTALE", &faulty.Rule{Op: faulty.Fsync, Path: "M", Count: 1, Err: unix.ESTALE}, "4.2.0", status.TempFail},
+		{"close of the lock's unique file EDQUOT", &faulty.Rule{Op: faulty.Close, Path: "M.lock.*", Err: unix.EDQUOT}, "4.2.0", status.TempFail},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := faulty.New(sys.Real{})
+			r, mb := request(t, f, big)
+			r.Config.LockTimeout = config.Dur(300 * time.Millisecond)
+			f.Add(tc.rule)
+			_, err := Deliver(context.Background(), r)
+			var se *status.Error
+			if !errors.As(err, &se) || se.DSN != tc.dsn || se.Code != tc.code {
+				t.Fatalf("got %v, want %s", err, tc.dsn)
+			}
+			if tc.rule.Fired() == 0 {
+				t.Fatal("fault not injected")
+			}
+			unchanged(t, mb)
+		})
+	}
+}
+
+// The message is read to EOF before anything is locked or created
+// (DESIGN §9): a read error leaves no mailbox and no lock.
+func TestNothingBeforeEOF(t *testing.T) {
+	r, mb := request(t, sys.Real{}, "")
+	os.Remove(mb)
+	r.Input = &failingReader{}
+	_, err := Deliver(context.Background(), r)
+	if err == nil {
+		t.Fatal("delivered despite a read error")
+	}
+	ents, _ := os.ReadDir(filepath.Dir(mb))
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), "M") {
+			t.Fatalf("created %s before the message was read", e.Name())
+		}
+	}
+}
+
+type failingReader struct{ n int }
+
+func (r *failingReader) Read(p []byte) (int, error) {
+	if r.n++; r.n > 3 {
+		return 0, unix.EIO
+	}
+	return copy(p, "Subject: x\n"), nil
+}
