@@ -62,6 +62,9 @@ const maxHeader = 1 << 20
 // DESIGN §2.1 table.
 func Deliver(ctx context.Context, r Request) (Result, error) {
 	var res Result
+	if r.Log == nil {
+		r.Log = slog.New(slog.DiscardHandler)
+	}
 	sp, err := NewSpool(r.Input, r.TempDir, memMax)
 	if err != nil {
 		return res, status.Temp("4.3.0", fmt.Errorf("read message: %w", err))
@@ -126,11 +129,18 @@ func Deliver(ctx context.Context, r Request) (Result, error) {
 		return res, lockStatus(r.Config, r.Mailbox, err)
 	}
 	n, err := appendLocked(ctx, r, lk, env, header, content, q, size)
-	if rerr := lk.Release(); err == nil && rerr != nil {
+	switch rerr := lk.Release(); {
+	case err != nil || rerr == nil:
+	case errors.Is(rerr, locking.ErrLost):
 		// The data is durable, but the lock was not provably ours to the
 		// end: a delivery may have raced this one. Retrying duplicates;
 		// not retrying may lose. letterbox errs toward duplicates.
 		err = status.Temp("4.2.0", fmt.Errorf("%s: %w", r.Mailbox, rerr))
+	default:
+		// Unlock or close failed after the message was fsynced and the lock
+		// proven ours: the delivery stands (a retry would duplicate it);
+		// the lock file, if left, ages out.
+		r.Log.Warn("delivered, but releasing the mailbox failed", "mailbox", r.Mailbox, "err", rerr)
 	}
 	res.Size = n
 	return res, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -105,6 +106,26 @@ func TestDeliverFaults(t *testing.T) {
 			}
 			unchanged(t, mb)
 		})
+	}
+}
+
+// close(2) of the mailbox fails after the message was fsynced and the lock
+// proven: the delivery stands, exactly once, since a retry would duplicate
+// it (Postfix counts such a close error as a failure and so duplicates).
+func TestCloseFailsAfterCommit(t *testing.T) {
+	f := faulty.New(sys.Real{})
+	r, mb := request(t, f, "Subject: s\n\nbody\n")
+	r.Log = slog.New(slog.DiscardHandler)
+	rule := f.Add(&faulty.Rule{Op: faulty.Close, Path: "M", Err: unix.EIO})
+	if _, err := Deliver(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	if rule.Fired() != 1 {
+		t.Fatal("fault not injected")
+	}
+	b, _ := os.ReadFile(mb)
+	if n := strings.Count(string(b), "\nFrom a@b  "); n != 1 || !strings.HasPrefix(string(b), seed) {
+		t.Fatalf("%d copies: %q", n, b)
 	}
 }
 
