@@ -108,23 +108,15 @@ func Deliver(ctx context.Context, r Request) (Result, error) {
 		return res, sizeError(r.Config, fmt.Errorf("message of %d bytes exceeds message_size_limit %d", size, lim))
 	}
 
-	methods, err := locking.ParseMethods(r.Config.MboxLocks)
+	methods, opts, err := LockConfig(r.Config, r.Sys, r.Log)
 	if err != nil {
 		return res, status.Temp("4.3.5", err)
 	}
-	methods.DotlockMayFail = r.Config.DotlockMayFail
 	uid := -1
 	if r.Config.StrictOwnership {
 		uid = os.Geteuid()
 	}
-	lk, err := locking.Acquire(ctx, r.Mailbox, methods, locking.Options{
-		Sys:          r.Sys,
-		Timeout:      r.Config.LockTimeout.Duration,
-		StaleOwn:     r.Config.StaleLockOwn.Duration,
-		StaleForeign: r.Config.StaleLockForeign.Duration,
-		Refresh:      r.Config.LockRefresh.Duration,
-		Log:          r.Log,
-	}, func() (int, error) { return openMbox(r.Sys, r.Mailbox, uid) })
+	lk, err := locking.Acquire(ctx, r.Mailbox, methods, opts, func() (int, error) { return openMbox(r.Sys, r.Mailbox, uid) })
 	if err != nil {
 		return res, lockStatus(r.Config, r.Mailbox, err)
 	}

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"letterbox/config"
+	"letterbox/deliver"
 	"letterbox/internal/status"
 	"letterbox/internal/sys"
 	"letterbox/locking"
@@ -72,23 +73,16 @@ func runLock(e *env, args []string) error {
 	if err != nil {
 		return status.Temp("4.3.5", err)
 	}
-	names := cfg.MboxLocks
 	if *locks != "" {
-		names = strings.Split(*locks, ",")
+		cfg.MboxLocks = strings.Split(*locks, ",")
 	}
-	methods, err := locking.ParseMethods(names)
-	if err != nil {
-		return bad("--locks: %v", err)
-	}
-	methods.DotlockMayFail = cfg.DotlockMayFail
 	log := e.logger(cfg.Log)
-	opts := locking.Options{
-		Timeout:      cfg.LockTimeout.Duration,
-		StaleOwn:     cfg.StaleLockOwn.Duration,
-		StaleForeign: cfg.StaleLockForeign.Duration,
-		Refresh:      cfg.LockRefresh.Duration,
-		Log:          log,
-		Sys:          sys.Real{},
+	methods, opts, err := deliver.LockConfig(cfg, sys.Real{}, log)
+	switch {
+	case err != nil && *locks != "":
+		return bad("--locks: %v", err)
+	case err != nil:
+		return status.Temp("4.3.5", fmt.Errorf("mbox_locks: %w", err))
 	}
 	fs.Visit(func(f *flag.Flag) {
 		if f.Name == "timeout" {
