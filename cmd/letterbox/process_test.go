@@ -49,7 +49,7 @@ exit 0
 const baseConfig = `
 lock_timeout   = "60s"
 lock_refresh   = "200ms"
-stale_lock_own = "1s"
+stale_lock_own = "2s"
 log            = "stderr"
 `
 
@@ -272,7 +272,7 @@ func stressDir(t *testing.T) (dir, cfg string) {
 	// Nothing here is stale: a generous stale_lock_own keeps a holder that
 	// the loaded machine starves of CPU for half a second from (rightly)
 	// giving its lock up, which would read as a failed run.
-	relaxed := strings.Replace(baseConfig, `stale_lock_own = "1s"`, `stale_lock_own = "30s"`, 1)
+	relaxed := strings.Replace(baseConfig, `stale_lock_own = "2s"`, `stale_lock_own = "30s"`, 1)
 	if relaxed == baseConfig {
 		t.Fatal("baseConfig changed: update stressDir")
 	}
@@ -569,7 +569,7 @@ func TestStaleForeignLock(t *testing.T) {
 	cfg := writeFile(t, filepath.Join(dir, "lb.toml"), `
 lock_timeout       = "30s"
 lock_refresh       = "300ms"
-stale_lock_own     = "1s"
+stale_lock_own     = "2s"
 stale_lock_foreign = "2s"
 log                = "stderr"
 `, 0o644)
@@ -611,7 +611,7 @@ log                = "stderr"
 const staleConfig = `
 lock_timeout       = "30s"
 lock_refresh       = "300ms"
-stale_lock_own     = "1s"
+stale_lock_own     = "2s"
 stale_lock_foreign = "1s"
 log                = "stderr"
 `
@@ -685,7 +685,7 @@ func TestLongHoldOtherHost(t *testing.T) {
 // older than stale_lock_own (plus the confirmation wait).
 func TestKilledHolder(t *testing.T) {
 	bin := letterboxPath(t)
-	const staleOwn, refresh = time.Second, 300 * time.Millisecond
+	const staleOwn, refresh = 2 * time.Second, 300 * time.Millisecond
 
 	// killed starts a holder, kills it and its command, reaps it (a zombie
 	// still has its pid and start time, so its lock is rightly live until
