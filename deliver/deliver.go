@@ -75,7 +75,10 @@ func Deliver(ctx context.Context, r Request) (Result, error) {
 		return res, status.Temp("4.3.0", fmt.Errorf("read message header: %w", err))
 	}
 	fromSender, hasFrom := sp.FromSender()
-	env, err := Resolve(r.Sender, r.OriginalRecipient, r.Recipient, r.LookupEnv, fromSender, hasFrom, scan)
+	env, err := Resolve(Sources{
+		Sender: r.Sender, OriginalRecipient: r.OriginalRecipient, Recipient: r.Recipient,
+		LookupEnv: r.LookupEnv, FromSender: fromSender, HasFrom: hasFrom, Scan: scan,
+	})
 	if err != nil {
 		return res, err
 	}

@@ -93,8 +93,21 @@ func FromLineSender(e Envelope) string {
 	return b.String()
 }
 
-// hostname names this host in the default recipient; a variable for tests.
-var hostname = os.Hostname
+// Sources are where Resolve finds the envelope.
+type Sources struct {
+	// The flags -f, -a, -r; nil when not given.
+	Sender, OriginalRecipient, Recipient *string
+	// LookupEnv is os.LookupEnv; nil means an empty environment.
+	LookupEnv func(string) (string, bool)
+	// FromSender is the sender of a leading From_ line, if HasFrom.
+	FromSender string
+	HasFrom    bool
+	// Scan is the header scan with the MTA's envelope block.
+	Scan Scan
+	// Hostname names this host in the default recipient; nil means
+	// os.Hostname.
+	Hostname func() (string, error)
+}
 
 // Resolve decides the envelope. For each field the first source that has a
 // value wins:
@@ -103,11 +116,11 @@ var hostname = os.Hostname
 //	original recipient: -a, $ORIGINAL_RECIPIENT, block X-Original-To:, unknown
 //	recipient:          -r, $RECIPIENT, block Delivered-To:, $USER@hostname
 //
-// A nil flag was not given. lookup is os.LookupEnv: $SENDER set but empty
+// A nil flag was not given. LookupEnv is os.LookupEnv: $SENDER set but empty
 // is the null sender (Postfix local(8) exports it so), like -f ""; an empty
 // recipient variable, -a or -r counts as not given (so -a
 // "$ORIGINAL_RECIPIENT" works). The
-// block fields are those of scan's envelope block (DESIGN §3), which the MTA
+// block fields are those of the scan's envelope block (DESIGN §3), which the MTA
 // wrote for this delivery. A sender of "", "<>" or MAILER-DAEMON (any case)
 // is the null sender. One pair of surrounding angle brackets is removed from
 // every value.
@@ -117,9 +130,15 @@ var hostname = os.Hostname
 // for the sender, 5.1.3 for a recipient. When no recipient can be found at
 // all, or the host name for the default cannot be had, it is temporary
 // (4.3.5, 4.3.0): the invocation is wrong, not the message.
-func Resolve(flagSender, flagOriginal, flagRecipient *string, lookup func(string) (string, bool), fromSender string, hasFrom bool, scan Scan) (Envelope, error) {
+func Resolve(src Sources) (Envelope, error) {
+	flagSender, flagOriginal, flagRecipient := src.Sender, src.OriginalRecipient, src.Recipient
+	fromSender, hasFrom, scan := src.FromSender, src.HasFrom, src.Scan
+	lookup, hostname := src.LookupEnv, src.Hostname
 	if lookup == nil {
 		lookup = func(string) (string, bool) { return "", false }
+	}
+	if hostname == nil {
+		hostname = os.Hostname
 	}
 	getenv := func(k string) string { v, _ := lookup(k); return v }
 	envSender, hasEnvSender := lookup("SENDER")

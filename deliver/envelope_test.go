@@ -56,8 +56,7 @@ func TestFromLineSender(t *testing.T) {
 }
 
 func TestResolve(t *testing.T) {
-	defer func(h func() (string, error)) { hostname = h }(hostname)
-	hostname = func() (string, error) { return "vm", nil }
+	vm := func() (string, error) { return "vm", nil }
 	str := func(s string) *string { return &s }
 	block := Scan{
 		ReturnPath: "rp@x", HasReturnPath: true,
@@ -138,7 +137,8 @@ func TestResolve(t *testing.T) {
 	}
 	for _, tt := range tests {
 		lookup := func(k string) (string, bool) { v, ok := tt.in.env[k]; return v, ok }
-		got, err := Resolve(tt.in.f, tt.in.a, tt.in.r, lookup, tt.in.from, tt.in.hasFrom, tt.in.scan)
+		got, err := Resolve(Sources{Sender: tt.in.f, OriginalRecipient: tt.in.a, Recipient: tt.in.r,
+			LookupEnv: lookup, FromSender: tt.in.from, HasFrom: tt.in.hasFrom, Scan: tt.in.scan, Hostname: vm})
 		if tt.dsn != "" {
 			var se *status.Error
 			if !errors.As(err, &se) || se.DSN != tt.dsn {
@@ -167,14 +167,15 @@ func TestResolve(t *testing.T) {
 }
 
 func TestResolveHostnameError(t *testing.T) {
-	defer func(h func() (string, error)) { hostname = h }(hostname)
-	hostname = func() (string, error) { return "", errors.New("no name") }
-	_, err := Resolve(nil, nil, nil, func(k string) (string, bool) {
-		if k == "USER" {
-			return "u", true
-		}
-		return "", false
-	}, "", false, Scan{})
+	_, err := Resolve(Sources{
+		LookupEnv: func(k string) (string, bool) {
+			if k == "USER" {
+				return "u", true
+			}
+			return "", false
+		},
+		Hostname: func() (string, error) { return "", errors.New("no name") },
+	})
 	var se *status.Error
 	if !errors.As(err, &se) || se.Code != status.TempFail {
 		t.Fatalf("err %v, want a temporary failure", err)
