@@ -100,9 +100,20 @@ func Deliver(ctx context.Context, r Request) (Result, error) {
 		content = StripPrivate(content)
 	}
 	if q == mbox.MboxCL2 {
-		body := sp.Size() - scan.HeaderLen
-		if !scan.HasBody {
-			body = 0
+		// Readers of mboxcl2 trust Content-Length instead of quoting, so it
+		// must be exact: a header section longer than the scan's bound is
+		// scanned again to its end.
+		hs := scan
+		if hs.Truncated {
+			if hs, err = ScanHeader(sp.Open(), 0); err != nil {
+				return res, status.Temp("4.3.0", fmt.Errorf("read message header: %w", err))
+			}
+		}
+		var body int64
+		if hs.HasBody || hs.Malformed {
+			// A malformed header line ends the header section; what
+			// follows it is the body.
+			body = sp.Size() - hs.HeaderLen
 		}
 		header = append(header, fmt.Sprintf("Content-Length: %d\n", body)...)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -17,6 +19,7 @@ import (
 	"letterbox/internal/status"
 	"letterbox/internal/sys"
 	"letterbox/internal/sys/faulty"
+	"letterbox/mbox"
 )
 
 const seed = "From x@y  Sat Nov 21 00:00:00 2026\nSubject: old\n\nold\n\n"
@@ -126,6 +129,37 @@ func TestCloseFailsAfterCommit(t *testing.T) {
 	b, _ := os.ReadFile(mb)
 	if n := strings.Count(string(b), "\nFrom a@b  "); n != 1 || !strings.HasPrefix(string(b), seed) {
 		t.Fatalf("%d copies: %q", n, b)
+	}
+}
+
+// mboxcl2: Content-Length is exact even when the header section is longer
+// than the 1 MiB the loop check scans, so a cl2 reader gets the body back.
+func TestContentLengthLongHeader(t *testing.T) {
+	body := "From a line that is not quoted in mboxcl2\n\nFrom another\n"
+	msg := "Subject: long\nX-Long: " + strings.Repeat("h", 2<<20) + "\n\n" + body
+	r, mb := request(t, sys.Real{}, msg)
+	r.Config.MboxQuoting = "mboxcl2"
+	if _, err := Deliver(context.Background(), r); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(mb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rd := mbox.NewReader(f, mbox.MboxCL2)
+	var got []string
+	for {
+		if _, err := rd.Next(); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(rd)
+		got = append(got, string(b))
+	}
+	if len(got) != 2 || !strings.HasSuffix(got[1], "\n\n"+body) || !strings.Contains(got[1], fmt.Sprintf("Content-Length: %d\n", len(body))) {
+		t.Fatalf("%d messages; last ends %q", len(got), got[len(got)-1][max(0, len(got[len(got)-1])-120):])
 	}
 }
 
