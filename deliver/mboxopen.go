@@ -62,7 +62,7 @@ func openMbox(s sys.Sys, path string, uid int) (int, error) {
 		return -1, err
 	}
 	if created {
-		if err := syncDir(s, filepath.Dir(path)); err != nil {
+		if err := sys.SyncDir(s, filepath.Dir(path)); err != nil {
 			s.Close(fd)
 			return -1, err
 		}
@@ -156,19 +156,6 @@ func trustedLink(s sys.Sys, link string) error {
 	}
 	if st.Uid != 0 || d.Uid != 0 || d.Mode&0o022 != 0 {
 		return fmt.Errorf("%s: %w: is a symbolic link", link, errUnsafe)
-	}
-	return nil
-}
-
-// syncDir fsyncs a directory, making a name created in it durable.
-func syncDir(s sys.Sys, dir string) error {
-	fd, err := s.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("open %s: %w", dir, err)
-	}
-	defer s.Close(fd)
-	if err := s.Fsync(fd); err != nil {
-		return fmt.Errorf("fsync %s: %w", dir, err)
 	}
 	return nil
 }
