@@ -31,7 +31,12 @@ type Request struct {
 	Recipient         *string
 	LookupEnv         func(string) (string, bool) // os.LookupEnv
 
-	Mailbox string // the destination path
+	Mailbox string // the destination path: an mbox file, or a Maildir
+	// Maildir forces (true) Maildir delivery; otherwise a Mailbox that ends
+	// in "/" or is an existing Maildir is one, and anything else an mbox.
+	Maildir bool
+	// Folder is a Maildir++ folder below a Maildir Mailbox ("" for INBOX).
+	Folder  string
 	Config  config.Config
 	Sys     sys.Sys
 	Log     *slog.Logger
@@ -87,14 +92,27 @@ func Deliver(ctx context.Context, r Request) (Result, error) {
 		return res, status.Perm("5.4.6", status.DataErr, fmt.Errorf("mail forwarding loop for %s", env.Recipient))
 	}
 
-	q, ok := mbox.ParseQuoting(r.Config.MboxQuoting)
-	if !ok {
-		return res, status.Temp("4.3.5", fmt.Errorf("mbox_quoting %q", r.Config.MboxQuoting))
-	}
 	header := envelopeHeader(env)
 	content := sp.Open()
 	if _, err := io.CopyN(io.Discard, content, scan.BlockLen); err != nil {
 		return res, status.Temp("4.3.0", fmt.Errorf("read message: %w", err))
+	}
+	toMaildir := r.Maildir || strings.HasSuffix(r.Mailbox, "/") || isMaildir(r.Sys, r.Mailbox)
+	if r.Folder != "" && !toMaildir {
+		// Folders are Maildir++ folders. Like dovecot-lda with a folder it
+		// cannot use, the message goes to INBOX rather than bounce.
+		r.Log.Warn("folder ignored: the mailbox is an mbox; delivering to it", "folder", r.Folder, "mailbox", r.Mailbox)
+		r.Folder = ""
+	}
+	if toMaildir {
+		n, path, err := deliverMaildir(r, sp, scan, header, content)
+		res.Size, res.Mailbox = n, path
+		return res, err
+	}
+
+	q, ok := mbox.ParseQuoting(r.Config.MboxQuoting)
+	if !ok {
+		return res, status.Temp("4.3.5", fmt.Errorf("mbox_quoting %q", r.Config.MboxQuoting))
 	}
 	if r.Config.StripMboxPrivateHeaders || q == mbox.MboxCL2 {
 		content = StripPrivate(content)
@@ -118,8 +136,8 @@ func Deliver(ctx context.Context, r Request) (Result, error) {
 		header = append(header, fmt.Sprintf("Content-Length: %d\n", body)...)
 	}
 	size := int64(len(header)) + sp.Size() - scan.BlockLen
-	if lim := r.Config.MessageSizeLimit; lim > 0 && size > lim {
-		return res, sizeError(r.Config, fmt.Errorf("message of %d bytes exceeds message_size_limit %d", size, lim))
+	if err := messageLimit(r.Config, size); err != nil {
+		return res, err
 	}
 
 	methods, opts, err := LockConfig(r.Config, r.Sys, r.Log)
@@ -200,6 +218,14 @@ func envelopeHeader(env Envelope) []byte {
 	}
 	fmt.Fprintf(&b, "Delivered-To: %s\n", env.Recipient)
 	return []byte(b.String())
+}
+
+// messageLimit checks message_size_limit before anything is written.
+func messageLimit(c config.Config, size int64) error {
+	if lim := c.MessageSizeLimit; lim > 0 && size > lim {
+		return sizeError(c, fmt.Errorf("message of %d bytes exceeds message_size_limit %d", size, lim))
+	}
+	return nil
 }
 
 // sizeError is a size-limit failure: 4.2.2 and a retry by default, 5.2.2 and

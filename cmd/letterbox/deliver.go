@@ -19,7 +19,7 @@ import (
 	"letterbox/internal/sys"
 )
 
-const deliverSynopsis = "letterbox deliver [-f SENDER] [-a ADDR] [-r ADDR] [-d USER] [-c FILE] [-p FILE] [--format mbox] [MAILBOX]"
+const deliverSynopsis = "letterbox deliver [-f SENDER] [-a ADDR] [-r ADDR] [-d USER] [-m FOLDER] [-c FILE] [-p FILE] [--format mbox|maildir] [MAILBOX]"
 
 // optString is a string flag that knows whether it was given: "-f ”" (the
 // null sender) differs from no -f at all.
@@ -46,8 +46,8 @@ func runDeliver(e *env, args []string) error {
 	user := fs.String("d", "", "deliver to USER's mailbox")
 	cfgPath := fs.String("c", "", "config file")
 	input := fs.String("p", "", "read the message from FILE")
-	format := fs.String("format", "", "mbox (maildir: not yet)")
-	folder := fs.String("m", "", "folder")
+	format := fs.String("format", "", "mbox or maildir (default: by MAILBOX)")
+	folder := fs.String("m", "", "Maildir++ folder; empty is INBOX")
 	fs.Bool("e", false, "accepted for dovecot-lda compatibility")
 	bad := func(format string, args ...any) error {
 		return usageError("deliver: %s (usage: %s)", fmt.Sprintf(format, args...), deliverSynopsis)
@@ -58,11 +58,15 @@ func runDeliver(e *env, args []string) error {
 	if fs.NArg() > 1 {
 		return bad("more than one MAILBOX")
 	}
-	if *format != "" && *format != "mbox" {
-		return bad("--format %q: only mbox is supported so far", *format)
+	if *format != "" && *format != "mbox" && *format != "maildir" {
+		return bad("--format %q: want mbox or maildir", *format)
 	}
 	if *folder != "" {
-		return bad("-m: folders need Maildir delivery, which is not built yet")
+		// A folder that could leave the mail root is refused before
+		// anything is read or written (DESIGN §5).
+		if _, err := deliver.FolderDir(*folder); err != nil {
+			return bad("-m: %v", err)
+		}
 	}
 	cfg, err := config.Load(config.Find(*cfgPath))
 	if err != nil {
@@ -84,8 +88,8 @@ func runDeliver(e *env, args []string) error {
 		}
 		mailbox = filepath.Join(cfg.SpoolDir, u)
 	}
-	if strings.HasSuffix(mailbox, "/") {
-		return bad("%s: Maildir delivery is not built yet", mailbox)
+	if *format == "mbox" && strings.HasSuffix(mailbox, "/") {
+		return bad("--format mbox with a Maildir path %s", mailbox)
 	}
 
 	var in io.Reader = os.Stdin
@@ -114,6 +118,8 @@ func runDeliver(e *env, args []string) error {
 		Recipient:         rcpt.v,
 		LookupEnv:         os.LookupEnv,
 		Mailbox:           mailbox,
+		Maildir:           *format == "maildir",
+		Folder:            *folder,
 		Config:            cfg,
 		Sys:               sys.Real{},
 		Log:               log,
