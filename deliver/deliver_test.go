@@ -189,3 +189,43 @@ func (r *failingReader) Read(p []byte) (int, error) {
 	}
 	return copy(p, "Subject: x\n"), nil
 }
+
+// Maildir: a fault at each step gives the DESIGN status and leaves new/
+// without the message and tmp/ empty.
+func TestMaildirFaults(t *testing.T) {
+	inTmp := func(c faulty.Call) bool { return filepath.Base(filepath.Dir(c.Path)) == "tmp" }
+	for _, tc := range []struct {
+		name string
+		rule *faulty.Rule
+		dsn  string
+		code int
+	}{
+		{"tmp create ENOSPC", &faulty.Rule{Op: faulty.Open, Match: inTmp, Err: unix.ENOSPC}, "4.3.1", status.TempFail},
+		{"tmp create EDQUOT", &faulty.Rule{Op: faulty.Open, Match: inTmp, Err: unix.EDQUOT}, "4.2.2", status.TempFail},
+		{"write EIO", &faulty.Rule{Op: faulty.Write, Match: inTmp, Err: unix.EIO}, "4.2.0", status.TempFail},
+		{"fsync EIO", &faulty.Rule{Op: faulty.Fsync, Match: inTmp, Err: unix.EIO}, "4.2.0", status.TempFail},
+		{"close EDQUOT", &faulty.Rule{Op: faulty.Close, Match: inTmp, Err: unix.EDQUOT}, "4.2.2", status.TempFail},
+		{"link EIO", &faulty.Rule{Op: faulty.Link, Err: unix.EIO}, "4.2.0", status.TempFail},
+		{"new/ fsync EIO", &faulty.Rule{Op: faulty.Fsync, Path: "new", Err: unix.EIO}, "4.2.0", status.TempFail},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := faulty.New(sys.Real{})
+			r, _ := request(t, f, "Subject: s\n\nbody\n")
+			r.Mailbox = filepath.Join(r.TempDir, "Maildir") + "/"
+			f.Add(tc.rule)
+			_, err := Deliver(context.Background(), r)
+			var se *status.Error
+			if !errors.As(err, &se) || se.DSN != tc.dsn || se.Code != tc.code {
+				t.Fatalf("got %v, want %s", err, tc.dsn)
+			}
+			if tc.rule.Fired() == 0 {
+				t.Fatal("fault not injected")
+			}
+			for _, sub := range []string{"new", "tmp"} {
+				if ents, _ := os.ReadDir(filepath.Join(r.TempDir, "Maildir", sub)); len(ents) != 0 {
+					t.Fatalf("%s/ holds %d files", sub, len(ents))
+				}
+			}
+		})
+	}
+}

@@ -168,8 +168,10 @@ func TestDeliverSizeMismatch(t *testing.T) {
 	}
 }
 
-// Many deliveries at once with the clock held still: no collision, no
-// overwrite, every ,S= true.
+// 8 writers × 2000 deliveries at once with the clock held still (the same
+// second and microsecond for all) and one pid: no collision, no overwrite,
+// every ,S= true. In-process goroutines stand for processes: only the
+// random part of the name can keep them apart, which is the point.
 func TestDeliverConcurrentStillClock(t *testing.T) {
 	root := maildir(t)
 	var wg sync.WaitGroup
@@ -179,8 +181,8 @@ func TestDeliverConcurrentStillClock(t *testing.T) {
 			defer wg.Done()
 			o := opts()
 			o.Pid = 7 // the same "pid" everywhere
-			for i := range 200 {
-				m := strings.Repeat("x", w*1000+i)
+			for i := range 2000 {
+				m := strings.Repeat("x", w*3000+i)
 				if _, err := Deliver(sys.Real{}, root, strings.NewReader(m), int64(len(m)), o); err != nil {
 					t.Error(err)
 					return
@@ -190,15 +192,22 @@ func TestDeliverConcurrentStillClock(t *testing.T) {
 	}
 	wg.Wait()
 	names := files(t, root, "new")
-	if len(names) != 1600 {
-		t.Fatalf("%d files, want 1600", len(names))
+	if len(names) != 16000 {
+		t.Fatalf("%d files, want 16000", len(names))
 	}
 	size := regexp.MustCompile(`,S=(\d+)$`)
+	sizes := map[int64]bool{}
 	for _, n := range names {
 		st, _ := os.Stat(filepath.Join(root, "new", n))
 		if m := size.FindStringSubmatch(n); m == nil || m[1] != itoa(st.Size()) {
 			t.Fatalf("%s has %d bytes", n, st.Size())
 		}
+		// Each message is distinct (its length); a second file of the same
+		// length would be an overwrite or a duplicate.
+		if sizes[st.Size()] {
+			t.Fatalf("two files of %d bytes", st.Size())
+		}
+		sizes[st.Size()] = true
 	}
 }
 
