@@ -17,6 +17,9 @@ import (
 	"time"
 
 	gomaildir "github.com/emersion/go-maildir"
+
+	"letterbox/internal/sys"
+	"letterbox/maildir"
 )
 
 // bySeq orders messages by their X-Seq header, since a Maildir has no order.
@@ -63,6 +66,24 @@ func TestMaildirInterop(t *testing.T) {
 			}
 		}
 	}
+
+	// letterbox's own reader; every ",S=" must be the file's size.
+	var ours [][]byte
+	err := maildir.Walk(sys.Real{}, md, func(m maildir.Message) error {
+		b, err := os.ReadFile(m.Path)
+		if err != nil {
+			return err
+		}
+		if !m.New || m.Size != int64(len(b)) {
+			return fmt.Errorf("%s: new %v, S=%d, %d bytes", m.Path, m.New, m.Size, len(b))
+		}
+		ours = append(ours, b)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("maildir.Walk", ours)
 
 	// emersion/go-maildir, an independent reader. Like an MUA it takes the
 	// new messages first (Unseen moves them from new/ to cur/), then walks.
