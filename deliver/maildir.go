@@ -21,10 +21,9 @@ import (
 func deliverMaildir(r Request, sp *Spool, scan Scan, header []byte, content io.Reader) (int64, string, error) {
 	root := filepath.Clean(r.Mailbox)
 	// A root named with a trailing slash was asked for as a Maildir: it is
-	// created on first delivery, as Postfix does for home_mailbox =
-	// Maildir/. An existing directory given without one must already be
-	// there.
-	if err := maildir.Make(r.Sys, root, strings.HasSuffix(r.Mailbox, "/")); err != nil {
+	// created on first delivery when create_folders allows, as Postfix does
+	// for home_mailbox = Maildir/. One named without must already exist.
+	if err := maildir.Make(r.Sys, root, strings.HasSuffix(r.Mailbox, "/") && r.Config.CreateFolders); err != nil {
 		return 0, "", classify(r.Config, root, err)
 	}
 	if r.Folder != "" {

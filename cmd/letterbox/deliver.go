@@ -74,19 +74,9 @@ func runDeliver(e *env, args []string) error {
 	}
 	mailbox := fs.Arg(0)
 	if mailbox == "" {
-		u := *user
-		if u == "" {
-			u = os.Getenv("USER")
+		if mailbox, err = userMailbox(cfg, *user); err != nil {
+			return err
 		}
-		if u == "" {
-			return bad("no MAILBOX and no user (-d USER or $USER)")
-		}
-		// A user name is a single path element; anything else could write
-		// outside the spool.
-		if strings.ContainsAny(u, "/\x00") || u == "." || u == ".." {
-			return status.Perm("5.1.3", status.DataErr, fmt.Errorf("bad user name %q", u))
-		}
-		mailbox = filepath.Join(cfg.SpoolDir, u)
 	}
 	if *format == "mbox" && strings.HasSuffix(mailbox, "/") {
 		return bad("--format mbox with a Maildir path %s", mailbox)
@@ -143,4 +133,36 @@ func runDeliver(e *env, args []string) error {
 		log.Info(line)
 	}
 	return err
+}
+
+// userMailbox is the mailbox of USER when no MAILBOX is given: home_mailbox
+// below $HOME when set (it wins over the spool, DESIGN §7), else
+// spool_dir/USER. Looking up another user's home in the user database comes
+// with the privilege switch (issue 5); until then home_mailbox serves the
+// user letterbox runs as, whose $HOME the MTA sets (Postfix local(8) does).
+func userMailbox(cfg config.Config, user string) (string, error) {
+	self := os.Getenv("USER")
+	if user == "" {
+		user = self
+	}
+	if user == "" {
+		return "", usageError("deliver: no MAILBOX and no user (-d USER or $USER) (usage: %s)", deliverSynopsis)
+	}
+	// A user name is a single path element; anything else could write
+	// outside the spool.
+	if strings.ContainsAny(user, "/\x00") || user == "." || user == ".." {
+		return "", status.Perm("5.1.3", status.DataErr, fmt.Errorf("bad user name %q", user))
+	}
+	if cfg.HomeMailbox == "" {
+		return filepath.Join(cfg.SpoolDir, user), nil
+	}
+	home := os.Getenv("HOME")
+	if user != self || !filepath.IsAbs(home) {
+		return "", status.Temp("4.3.5", fmt.Errorf("home_mailbox %q for user %s needs that user's $HOME", cfg.HomeMailbox, user))
+	}
+	mb := filepath.Join(home, cfg.HomeMailbox)
+	if strings.HasSuffix(cfg.HomeMailbox, "/") {
+		mb += "/" // "Maildir/": a Maildir, as in Postfix
+	}
+	return mb, nil
 }
