@@ -239,6 +239,17 @@ func sizeError(c config.Config, err error) error {
 
 // lockStatus maps a failure to lock or open the mailbox to its status.
 func lockStatus(c config.Config, mailbox string, err error) error {
+	if se := WaitStatus(mailbox, err); se != nil {
+		return se
+	}
+	return classify(c, mailbox, err)
+}
+
+// WaitStatus is the status of a wait for the mailbox lock that ended
+// without it: 4.2.0 when the lock stayed busy until the deadline or the
+// wait was interrupted (a signal). For any other error it returns nil, and
+// the caller decides.
+func WaitStatus(mailbox string, err error) *status.Error {
 	var busy *locking.BusyError
 	switch {
 	case errors.As(err, &busy):
@@ -246,7 +257,7 @@ func lockStatus(c config.Config, mailbox string, err error) error {
 	case errors.Is(err, context.Canceled):
 		return status.Temp("4.2.0", fmt.Errorf("%s: interrupted while waiting for the lock", mailbox))
 	}
-	return classify(c, mailbox, err)
+	return nil
 }
 
 // classify maps an error to its status: everything that is not certainly

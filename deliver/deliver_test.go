@@ -100,10 +100,7 @@ func TestDeliverFaults(t *testing.T) {
 			r.Config.LockTimeout = config.Dur(300 * time.Millisecond)
 			f.Add(tc.rule)
 			_, err := Deliver(context.Background(), r)
-			var se *status.Error
-			if !errors.As(err, &se) || se.DSN != tc.dsn || se.Code != tc.code {
-				t.Fatalf("got %v, want %s", err, tc.dsn)
-			}
+			wantStatus(t, err, tc.dsn, tc.code)
 			if tc.rule.Fired() == 0 {
 				t.Fatal("fault not injected")
 			}
@@ -214,10 +211,7 @@ func TestMaildirFaults(t *testing.T) {
 			r.Mailbox = filepath.Join(r.TempDir, "Maildir") + "/"
 			f.Add(tc.rule)
 			_, err := Deliver(context.Background(), r)
-			var se *status.Error
-			if !errors.As(err, &se) || se.DSN != tc.dsn || se.Code != tc.code {
-				t.Fatalf("got %v, want %s", err, tc.dsn)
-			}
+			wantStatus(t, err, tc.dsn, tc.code)
 			if tc.rule.Fired() == 0 {
 				t.Fatal("fault not injected")
 			}
@@ -227,5 +221,14 @@ func TestMaildirFaults(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// wantStatus asserts that err is a *status.Error with dsn and code.
+func wantStatus(t *testing.T, err error, dsn string, code int) {
+	t.Helper()
+	var se *status.Error
+	if !errors.As(err, &se) || se.DSN != dsn || se.Code != code {
+		t.Fatalf("got %v, want %s (exit %d)", err, dsn, code)
 	}
 }

@@ -235,13 +235,10 @@ func openForLock(s sys.Sys, path string) (int, error) {
 // them is temporary for mail (DESIGN §2.1), with 4.2.0 when the lock is busy
 // and 4.3.0 when it cannot be made here at all.
 func lockError(mailbox string, err error) error {
-	var busy *locking.BusyError
-	switch {
-	case errors.As(err, &busy):
-		return status.Temp("4.2.0", err)
-	case errors.Is(err, context.Canceled):
-		return status.Temp("4.2.0", fmt.Errorf("%s: interrupted while waiting for the lock", mailbox))
-	case errors.Is(err, locking.ErrNotLockFile):
+	if se := deliver.WaitStatus(mailbox, err); se != nil {
+		return se
+	}
+	if errors.Is(err, locking.ErrNotLockFile) {
 		return status.Temp("4.2.0", err)
 	}
 	return status.Temp("4.3.0", fmt.Errorf("cannot lock %s: %w", mailbox, err))
