@@ -144,10 +144,7 @@ func Deliver(ctx context.Context, r Request) (Result, error) {
 	if err != nil {
 		return res, status.Temp("4.3.5", err)
 	}
-	uid := -1
-	if r.Config.StrictOwnership {
-		uid = os.Geteuid()
-	}
+	uid := requiredOwner(r.Config)
 	lk, err := locking.Acquire(ctx, r.Mailbox, methods, opts, func() (int, error) { return openMbox(r.Sys, r.Mailbox, uid) })
 	if err != nil {
 		return res, lockStatus(r.Config, r.Mailbox, err)
@@ -168,6 +165,20 @@ func Deliver(ctx context.Context, r Request) (Result, error) {
 	}
 	res.Size = n
 	return res, err
+}
+
+// requiredOwner is the uid a mailbox must belong to, or -1 for any: the
+// delivering user with strict_ownership, and root always when running as
+// root, whatever strict_ownership says. Root writing into a file a user
+// controls is how a planted link or a swapped file becomes a root exploit
+// (postfix-dovecot.md §A.3); root delivers for a user only after switching
+// to that user (DESIGN §3).
+func requiredOwner(c config.Config) int {
+	euid := os.Geteuid()
+	if c.StrictOwnership || euid == 0 {
+		return euid
+	}
+	return -1
 }
 
 // appendLocked runs the append transaction on the locked mailbox.

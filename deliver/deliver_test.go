@@ -232,3 +232,47 @@ func wantStatus(t *testing.T, err error, dsn string, code int) {
 		t.Fatalf("got %v, want %s (exit %d)", err, dsn, code)
 	}
 }
+
+// A mailbox owned by another user is refused with strict_ownership, and by
+// root always (DESIGN §3); without strict_ownership a user may deliver into
+// a mailbox it can write but does not own. The owner is faked through the
+// seam, so the test means the same as root and as a user.
+func TestForeignOwner(t *testing.T) {
+	euid := os.Geteuid()
+	foreign := func(st *sys.Stat) { st.Uid = uint32(euid + 1) }
+	for _, format := range []string{"mbox", "maildir"} {
+		for _, strict := range []bool{true, false} {
+			refuse := strict || euid == 0
+			t.Run(fmt.Sprintf("%s/strict=%v/refused=%v", format, strict, refuse), func(t *testing.T) {
+				f := faulty.New(sys.Real{})
+				r, mb := request(t, f, "Subject: s\n\nbody\n")
+				r.Config.StrictOwnership = strict
+				rule := &faulty.Rule{Op: faulty.Fstat, Path: "M", Stat: foreign}
+				if format == "maildir" {
+					r.Mailbox = filepath.Join(r.TempDir, "Maildir") + "/"
+					rule = &faulty.Rule{Op: faulty.Lstat, Path: "new", Stat: foreign}
+				}
+				f.Add(rule)
+				_, err := Deliver(context.Background(), r)
+				if rule.Fired() == 0 {
+					t.Fatal("owner not faked")
+				}
+				if !refuse {
+					if err != nil {
+						t.Fatalf("delivery refused: %v", err)
+					}
+					return
+				}
+				wantStatus(t, err, "4.2.0", status.TempFail)
+				if !strings.Contains(err.Error(), fmt.Sprintf("owned by uid %d, not %d", euid+1, euid)) {
+					t.Fatalf("error does not name the owner: %v", err)
+				}
+				if format == "mbox" {
+					unchanged(t, mb)
+				} else if ents, _ := os.ReadDir(filepath.Join(r.TempDir, "Maildir", "new")); len(ents) != 0 {
+					t.Fatalf("new/ holds %d files", len(ents))
+				}
+			})
+		}
+	}
+}

@@ -41,6 +41,11 @@ func deliverMaildir(r Request, sp *Spool, scan Scan, header []byte, content io.R
 			root = filepath.Join(root, dir)
 		}
 	}
+	if uid := requiredOwner(r.Config); uid >= 0 {
+		if err := checkOwner(r.Sys, root, uid); err != nil {
+			return 0, "", classify(r.Config, root, err)
+		}
+	}
 	if r.Config.StripMboxPrivateHeaders {
 		content = StripPrivate(content)
 	}
@@ -64,6 +69,21 @@ func deliverMaildir(r Request, sp *Spool, scan Scan, header []byte, content io.R
 		return 0, "", classify(r.Config, root, err)
 	}
 	return size, path, nil
+}
+
+// checkOwner refuses a Maildir whose new/ is not owned by uid: files written
+// there would belong to the wrong user (root's unreadable to the owner, or
+// one user's mail in another's store).
+func checkOwner(s sys.Sys, root string, uid int) error {
+	dir := filepath.Join(root, "new")
+	st, err := s.Lstat(dir)
+	if err != nil {
+		return fmt.Errorf("lstat %s: %w", dir, err)
+	}
+	if int(st.Uid) != uid {
+		return fmt.Errorf("%s: %w: owned by uid %d, not %d", dir, errUnsafe, st.Uid, uid)
+	}
+	return nil
 }
 
 // strippedSize is the size of the message after the envelope block, with

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -15,6 +14,7 @@ import (
 
 	"letterbox/config"
 	"letterbox/deliver"
+	"letterbox/internal/passwd"
 	"letterbox/internal/status"
 	"letterbox/internal/sys"
 )
@@ -72,14 +72,31 @@ func runDeliver(e *env, args []string) error {
 	if err != nil {
 		return status.Temp("4.3.5", err)
 	}
-	mailbox := fs.Arg(0)
-	if mailbox == "" {
-		if mailbox, err = userMailbox(cfg, *user); err != nil {
-			return err
-		}
+	to, err := resolveRecipient(cfg, *user, fs.Arg(0), passwd.System().Lookup)
+	if err != nil {
+		return err
 	}
+	mailbox := to.mailbox
 	if *format == "mbox" && strings.HasSuffix(mailbox, "/") {
 		return bad("--format mbox with a Maildir path %s", mailbox)
+	}
+	// Root becomes the user before it reads -p FILE or touches anything of
+	// the mailbox (DESIGN §3).
+	if err := becomeRecipient(to); err != nil {
+		return err
+	}
+
+	// The recipient's default is USER@hostname (DESIGN §2.1): the user
+	// delivered for, not whoever ran us.
+	lookupEnv := os.LookupEnv
+	if to.user != nil {
+		name := to.user.Name
+		lookupEnv = func(k string) (string, bool) {
+			if k == "USER" {
+				return name, true
+			}
+			return os.LookupEnv(k)
+		}
 	}
 
 	var in io.Reader = os.Stdin
@@ -106,7 +123,7 @@ func runDeliver(e *env, args []string) error {
 		Sender:            sender.v,
 		OriginalRecipient: orig.v,
 		Recipient:         rcpt.v,
-		LookupEnv:         os.LookupEnv,
+		LookupEnv:         lookupEnv,
 		Mailbox:           mailbox,
 		Maildir:           *format == "maildir",
 		Folder:            *folder,
@@ -133,36 +150,4 @@ func runDeliver(e *env, args []string) error {
 		log.Info(line)
 	}
 	return err
-}
-
-// userMailbox is the mailbox of USER when no MAILBOX is given: home_mailbox
-// below $HOME when set (it wins over the spool, DESIGN §7), else
-// spool_dir/USER. Looking up another user's home in the user database comes
-// with the privilege switch (issue 5); until then home_mailbox serves the
-// user letterbox runs as, whose $HOME the MTA sets (Postfix local(8) does).
-func userMailbox(cfg config.Config, user string) (string, error) {
-	self := os.Getenv("USER")
-	if user == "" {
-		user = self
-	}
-	if user == "" {
-		return "", usageError("deliver: no MAILBOX and no user (-d USER or $USER) (usage: %s)", deliverSynopsis)
-	}
-	// A user name is a single path element; anything else could write
-	// outside the spool.
-	if strings.ContainsAny(user, "/\x00") || user == "." || user == ".." {
-		return "", status.Perm("5.1.3", status.DataErr, fmt.Errorf("bad user name %q", user))
-	}
-	if cfg.HomeMailbox == "" {
-		return filepath.Join(cfg.SpoolDir, user), nil
-	}
-	home := os.Getenv("HOME")
-	if user != self || !filepath.IsAbs(home) {
-		return "", status.Temp("4.3.5", fmt.Errorf("home_mailbox %q for user %s needs that user's $HOME", cfg.HomeMailbox, user))
-	}
-	mb := filepath.Join(home, cfg.HomeMailbox)
-	if strings.HasSuffix(cfg.HomeMailbox, "/") {
-		mb += "/" // "Maildir/": a Maildir, as in Postfix
-	}
-	return mb, nil
 }

@@ -50,6 +50,13 @@ func TestScripts(t *testing.T) {
 			// Never pick up a system-wide /etc/letterbox.toml by accident
 			// through $LETTERBOX_CONFIG from the caller's environment.
 			env.Setenv("LETTERBOX_CONFIG", "")
+			// The user running the tests, by name, for deliveries to
+			// "ourselves" through the user database.
+			me, err := exec.Command("id", "-un").Output()
+			if err != nil {
+				return fmt.Errorf("id -un: %w", err)
+			}
+			env.Setenv("ME", strings.TrimSpace(string(me)))
 			return nil
 		},
 		Condition: func(cond string) (bool, error) {
@@ -74,6 +81,7 @@ func TestScripts(t *testing.T) {
 				}
 			},
 			"lockfiles": cmdLockFiles,
+			"useradd":   cmdUseradd,
 		},
 	})
 }
