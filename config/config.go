@@ -10,7 +10,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/pelletier/go-toml/v2"
@@ -173,6 +175,16 @@ func bad(key, format string, args ...any) error {
 var lockMethods = []string{"dotlock", "fcntl", "fcntl-classic", "flock"}
 
 func (c *Config) validate() error {
+	// A relative spool would be relative to wherever the MTA starts us
+	// (Postfix: its queue directory).
+	if !filepath.IsAbs(c.SpoolDir) {
+		return bad("spool_dir", "%q is not an absolute path", c.SpoolDir)
+	}
+	// home_mailbox is below the home directory; it must not name a place
+	// outside it.
+	if filepath.IsAbs(c.HomeMailbox) || slices.Contains(strings.Split(c.HomeMailbox, "/"), "..") {
+		return bad("home_mailbox", "%q is not a path below the home directory", c.HomeMailbox)
+	}
 	if !slices.Contains([]string{"mboxrd", "mboxo", "mboxcl2"}, c.MboxQuoting) {
 		return bad("mbox_quoting", "%q is not one of mboxrd, mboxo, mboxcl2", c.MboxQuoting)
 	}

@@ -84,6 +84,11 @@ func TestErrorsNameTheLine(t *testing.T) {
 		{"no locks", "mbox_locks = []\n", ":1: mbox_locks"},
 		{"refresh too long", "stale_lock_own = \"60s\"\nlock_refresh = \"30s\"\n", ":2: lock_refresh"},
 		{"bad log", "log = \"journal\"\n", ":1: log"},
+		{"relative spool", "\nspool_dir = \"mail\"\n", ":2: spool_dir: \"mail\" is not an absolute path"},
+		{"absolute home mailbox", "home_mailbox = \"/var/mail/x\"\n", ":1: home_mailbox"},
+		{"escaping home mailbox", "home_mailbox = \"../bob/Maildir/\"\n", ":1: home_mailbox"},
+		{"wrong type bool", "fsync = \"yes\"\n", ":1: fsync"},
+		{"wrong type limit", "message_size_limit = \"10M\"\n", ":1: message_size_limit"},
 		{"syntax", "spool_dir = \n", ":1:"},
 		{"unknown table", "[deliver]\nx = 1\n", ":"},
 	} {

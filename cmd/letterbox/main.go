@@ -38,6 +38,7 @@ func init() {
 	commands = []command{
 		{"deliver", "[-f SENDER] [-a ADDR] [-r ADDR] [-d USER] [-c FILE] [-p FILE] [MAILBOX]", "deliver one message from standard input to an mbox", runDeliver},
 		{"lock", "[-c FILE] [--timeout DUR] [--locks LIST] MAILBOX -- COMMAND [ARG...]", "run COMMAND while holding the mailbox lock", runLock},
+		{"config", "check [-c FILE]", "check the configuration file and print the effective configuration", runConfig},
 		{"version", "", "print the version", runVersion},
 		{"help", "[COMMAND]", "show usage", runHelp},
 	}

@@ -1,0 +1,49 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/pelletier/go-toml/v2"
+
+	"letterbox/config"
+	"letterbox/internal/status"
+)
+
+const configSynopsis = "letterbox config check [-c FILE]"
+
+// runConfig is "letterbox config check": it reads the configuration file
+// that deliver and lock would read (-c, $LETTERBOX_CONFIG, /etc/letterbox.toml)
+// and prints the effective configuration, defaults included, as TOML. An
+// invalid file is EX_CONFIG (78) with the file and line; deliver treats the
+// same file as a temporary failure, so that an operator error never
+// bounces mail.
+func runConfig(e *env, args []string) error {
+	if len(args) == 0 || args[0] != "check" {
+		return usageError("config: want \"check\" (usage: %s)", configSynopsis)
+	}
+	fs := flag.NewFlagSet("config check", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	cfgPath := fs.String("c", "", "config file")
+	if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 0 {
+		return usageError("config check: bad arguments (usage: %s)", configSynopsis)
+	}
+	path := config.Find(*cfgPath)
+	cfg, err := config.Load(path)
+	if err != nil {
+		return &status.Error{DSN: "4.3.5", Code: status.Config, Err: err}
+	}
+	out, err := toml.Marshal(cfg)
+	if err != nil {
+		return fmt.Errorf("print configuration: %w", err)
+	}
+	if path == "" {
+		fmt.Fprintln(os.Stdout, "# no configuration file: built-in defaults")
+	} else {
+		fmt.Fprintf(os.Stdout, "# %s: valid\n", path)
+	}
+	_, err = os.Stdout.Write(out)
+	return err
+}
