@@ -171,9 +171,10 @@ func runVersion(e *env, args []string) error {
 	return nil
 }
 
-// logger returns the logger the config's "log" key asks for. syslog goes to
-// the mail facility; when no syslog daemon listens, standard error is used
-// instead so that nothing is silently lost. Lines for standard error are
+// logger returns the logger the config's "log" key asks for: "syslog" (the
+// mail facility; when no syslog daemon listens, warnings go to standard
+// error instead so that they are not silently lost), "stderr" (every line,
+// one per delivery included) or "none". Lines for standard error are
 // held back until the status line is out. The destination is opened on the
 // first message: most runs log nothing but their result, and every process
 // start counts.
@@ -194,8 +195,11 @@ func (e *env) logger(kind string) *slog.Logger {
 			if w, err := syslog.Dial("letterbox", syslog.Info); err == nil {
 				return slog.NewTextHandler(w, opts)
 			}
+			// No daemon: warnings and errors still reach the MTA's
+			// log through standard error; the routine line of every
+			// delivery would only clutter it.
+			opts.Level = slog.LevelWarn
 		}
-		opts.Level = slog.LevelWarn
 		return slog.NewTextHandler(e, opts)
 	}})
 }
