@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -62,6 +63,19 @@ func (Real) Write(fd int, p []byte) (int, error) {
 
 func (Real) Fsync(fd int) error                 { return unix.Fsync(fd) }
 func (Real) Ftruncate(fd int, size int64) error { return unix.Ftruncate(fd, size) }
+
+func (Real) SetTimes(fd int, atime, mtime time.Time) error {
+	ts := [2]unix.Timespec{unix.NsecToTimespec(atime.UnixNano()), unix.NsecToTimespec(mtime.UnixNano())}
+	// futimens(fd, ts) is utimensat(fd, NULL, ts, 0); x/sys has no
+	// wrapper that passes a NULL path.
+	_, _, e := unix.Syscall6(unix.SYS_UTIMENSAT, uintptr(fd), 0, uintptr(unsafe.Pointer(&ts[0])), 0, 0, 0)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+func (Real) Syncfs(fd int) error { return unix.Syncfs(fd) }
 
 func (Real) Fstat(fd int) (Stat, error) {
 	var st unix.Stat_t

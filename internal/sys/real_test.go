@@ -125,3 +125,30 @@ func TestProcStartZombie(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+func TestSetTimesAndSyncfs(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(p, []byte("abc"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var r Real
+	fd, err := r.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close(fd)
+	when := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
+	if err := r.SetTimes(fd, when, when); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fi.ModTime().Equal(when) {
+		t.Fatalf("mtime %v, want %v", fi.ModTime(), when)
+	}
+	if err := r.Syncfs(fd); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -32,6 +32,14 @@ type Sys interface {
 	Fsync(fd int) error
 	Ftruncate(fd int, size int64) error
 	Fstat(fd int) (Stat, error)
+	// SetTimes sets the atime and mtime of the file open at fd:
+	// futimens(2). The times are the caller's, not the server's: for dates
+	// a file must carry (a message's delivery date), not for lock ages.
+	SetTimes(fd int, atime, mtime time.Time) error
+	// Syncfs makes everything written to the filesystem holding fd
+	// durable: syncfs(2). One call replaces an fsync per file when many
+	// files were written.
+	Syncfs(fd int) error
 
 	// Lstat returns fresh attributes of path without following a final
 	// symlink: statx(2) with AT_STATX_FORCE_SYNC, so that on NFS the answer

@@ -26,6 +26,8 @@ const (
 	Fsync      Op = "fsync"
 	Ftruncate  Op = "ftruncate"
 	Fstat      Op = "fstat"
+	SetTimes   Op = "settimes"
+	Syncfs     Op = "syncfs"
 	Lstat      Op = "lstat"
 	Link       Op = "link"
 	Rename     Op = "rename"
@@ -293,6 +295,18 @@ func (f *Sys) Fstat(fd int) (sys.Stat, error) {
 	var st sys.Stat
 	err := run(r, c, func() (err error) { st, err = f.base.Fstat(fd); return err })
 	return f.attrs(r, st), err
+}
+
+func (f *Sys) SetTimes(fd int, atime, mtime time.Time) error {
+	c := Call{Op: SetTimes, FD: fd}
+	r := f.fault(c)
+	return run(r, c, func() error { return f.base.SetTimes(fd, atime, mtime) })
+}
+
+func (f *Sys) Syncfs(fd int) error {
+	c := Call{Op: Syncfs, FD: fd}
+	r := f.fault(c)
+	return run(r, c, func() error { return f.base.Syncfs(fd) })
 }
 
 func (f *Sys) Lstat(path string) (sys.Stat, error) {
