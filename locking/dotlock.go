@@ -213,8 +213,11 @@ func (a *acquirer) createUnique() error {
 		}
 		fd, err := a.s.Open(u, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
 		if errors.Is(err, unix.EEXIST) && tries < 3 {
-			// 128 random bits collided, or a lost reply to our own O_EXCL
-			// create: either way, a new name.
+			// The name holds our pid and 128 random bits: what is there
+			// is ours, created by an O_EXCL create whose reply was lost
+			// (an NFS retransmission finds the file). Remove it, so it
+			// is not left behind, and take a new name.
+			a.s.Unlink(u)
 			if a.me.tok, err = randomHex(); err != nil {
 				return err
 			}

@@ -252,3 +252,19 @@ func TestTryOnce(t *testing.T) {
 	l.Release()
 	e.only()
 }
+
+// The reply to the O_EXCL create of the unique file is lost: the file was
+// made, the retransmission gets EEXIST. The file is ours (pid and 128 random
+// bits in its name) and must not be left behind (found by the NFS harness,
+// internal/nfstest).
+func TestLostCreateReply(t *testing.T) {
+	e := newEnv(t)
+	f := e.sys()
+	r := f.Add(&faulty.Rule{Op: faulty.Open, Path: "M.lock.*", Count: 1, Lost: true, Err: unix.EEXIST})
+	d := e.mustAcquire(e.opts(f))
+	if r.Fired() != 1 {
+		t.Fatal("fault not injected")
+	}
+	d.Release()
+	e.only()
+}
