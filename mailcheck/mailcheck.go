@@ -1,0 +1,168 @@
+// Package mailcheck reads an mbox or a Maildir and reports whether it is
+// sound (DESIGN §2.4): the number of messages, the mbox variant, and every
+// defect a reader would trip over — an unescaped From_ line, a wrong
+// Content-Length, a truncated message, CRLF line ends, a stray tmp/ file, a
+// stale lock file.
+//
+// It only reads: it takes no lock, writes nothing, and its memory is
+// bounded whatever the mailbox size (a report lists at most maxListed
+// defects of a kind, and counts the rest).
+package mailcheck
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"letterbox/internal/sys"
+)
+
+// Report is what Check found.
+type Report struct {
+	Mailbox  string `json:"mailbox"`
+	Format   string `json:"format"`            // "mbox" or "maildir"
+	Variant  string `json:"variant,omitempty"` // mbox: mboxo, mboxrd, mboxcl or mboxcl2; "" when empty
+	Messages int    `json:"messages"`
+	// Problems are defects: a reader splits, truncates or misreads the
+	// mailbox, or a leftover needs an operator. The mailbox is sound
+	// when there are none.
+	Problems []Finding `json:"problems"`
+	// Notes are worth knowing but are no defect (a live lock, a delivery
+	// in progress in tmp/).
+	Notes []Finding `json:"notes"`
+	Lock  *Lock     `json:"lock,omitempty"`
+}
+
+// Sound reports whether the mailbox has no problems.
+func (r *Report) Sound() bool { return len(r.Problems) == 0 }
+
+// Finding is one problem or note.
+type Finding struct {
+	Kind string `json:"kind"` // see the Kind constants
+	// Offset is the byte offset in the mbox, -1 where it does not apply.
+	Offset int64 `json:"offset"`
+	// Message is the 1-based number of the message concerned, 0 if none.
+	Message int    `json:"message,omitempty"`
+	Path    string `json:"path,omitempty"` // the file concerned, in a Maildir
+	Detail  string `json:"detail"`
+	// More counts findings of this kind left out of the list.
+	More int `json:"more,omitempty"`
+}
+
+// The kinds of findings.
+const (
+	KindUnescapedFrom = "unescaped-from"  // a body line "From " a reader splits on
+	KindContentLength = "content-length"  // a Content-Length that does not match the body
+	KindTruncated     = "truncated"       // the last message ends without its empty line
+	KindDamaged       = "damaged"         // a message not followed by an empty line
+	KindNotMessage    = "not-a-message"   // data without a From_ line
+	KindCRLF          = "crlf"            // CRLF line ends
+	KindStrayTmp      = "stray-tmp"       // a tmp/ file older than TmpAge
+	KindTmp           = "tmp"             // a tmp/ file younger: a delivery in progress
+	KindSize          = "size"            // a Maildir ,S= that is not the file's size
+	KindStaleLock     = "stale-lock"      // a lock file whose holder is gone
+	KindLock          = "lock"            // a lock file held by a live holder
+	KindProtectedFrom = "protected-from"  // From_ lines that only Content-Length protects
+	KindUnreadable    = "unreadable-lock" // a lock file that cannot be judged
+)
+
+// maxListed is how many findings of one kind a report lists.
+const maxListed = 20
+
+// Lock describes MAILBOX.lock.
+type Lock struct {
+	Path   string        `json:"path"`
+	Holder string        `json:"holder,omitempty"` // what its content says
+	Age    time.Duration `json:"age_ns"`
+	Stale  bool          `json:"stale"`
+	Reason string        `json:"reason"`
+}
+
+// Options tune Check.
+type Options struct {
+	Sys sys.Sys // nil: sys.Real
+	// StaleOwn and StaleForeign are the ages at which a lock file of
+	// letterbox's from another machine, and one of another program, are
+	// stale: the config's stale_lock_own and stale_lock_foreign. Zero: the
+	// defaults 180s and 1200s.
+	StaleOwn, StaleForeign time.Duration
+	// TmpAge is the age past which a file in a Maildir's tmp/ is stray
+	// (the Maildir spec's 36 hours when zero).
+	TmpAge time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.Sys == nil {
+		o.Sys = sys.Real{}
+	}
+	if o.StaleOwn == 0 {
+		o.StaleOwn = 180 * time.Second
+	}
+	if o.StaleForeign == 0 {
+		o.StaleForeign = 1200 * time.Second
+	}
+	if o.TmpAge == 0 {
+		o.TmpAge = 36 * time.Hour
+	}
+	return o
+}
+
+// Check reads the mbox file or Maildir at path. The error is for a mailbox
+// that cannot be read at all (missing, unreadable, neither format);
+// everything else is in the report.
+func Check(path string, o Options) (*Report, error) {
+	o = o.withDefaults()
+	st, err := o.Sys.Lstat(path)
+	if err != nil {
+		return nil, fmt.Errorf("lstat %s: %w", path, err)
+	}
+	r := &Report{Mailbox: path, Problems: []Finding{}, Notes: []Finding{}}
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFREG:
+		r.Format = "mbox"
+		if err := checkMbox(r, path, o); err != nil {
+			return nil, err
+		}
+		if err := checkLock(r, path, o); err != nil {
+			return nil, err
+		}
+	case unix.S_IFDIR:
+		r.Format = "maildir"
+		if err := checkMaildir(r, path, o); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("%s: neither an mbox file nor a Maildir directory", path)
+	}
+	return r, nil
+}
+
+// findings collects findings of one kind, listing at most maxListed.
+type findings struct {
+	list *[]Finding
+	kind string
+	n    int
+}
+
+func (f *findings) add(x Finding) {
+	f.n++
+	x.Kind = f.kind
+	if f.n <= maxListed {
+		*f.list = append(*f.list, x)
+		return
+	}
+	// Count the rest on the last one listed.
+	for i := len(*f.list) - 1; i >= 0; i-- {
+		if (*f.list)[i].Kind == f.kind {
+			(*f.list)[i].More++
+			return
+		}
+	}
+}
+
+func problems(r *Report, kind string) *findings { return &findings{list: &r.Problems, kind: kind} }
+func notes(r *Report, kind string) *findings    { return &findings{list: &r.Notes, kind: kind} }
+
+var errNotMaildir = errors.New("not a Maildir (no cur/ or new/)")

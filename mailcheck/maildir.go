@@ -1,0 +1,70 @@
+package mailcheck
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"golang.org/x/sys/unix"
+
+	"letterbox/maildir"
+)
+
+// checkMaildir counts the messages of new/ and cur/, compares each ",S="
+// size with the file's, and looks for files left in tmp/: one older than
+// o.TmpAge is a delivery that died (the Maildir spec lets cleaners remove
+// it), a younger one may be a delivery in progress.
+func checkMaildir(r *Report, root string, o Options) error {
+	s := o.Sys
+	for _, sub := range []string{"cur", "new", "tmp"} {
+		if _, err := s.Lstat(filepath.Join(root, sub)); err != nil {
+			if errors.Is(err, unix.ENOENT) {
+				return fmt.Errorf("%s: %w", root, errNotMaildir)
+			}
+			return fmt.Errorf("lstat %s: %w", filepath.Join(root, sub), err)
+		}
+	}
+	size := problems(r, KindSize)
+	err := maildir.Walk(s, root, func(m maildir.Message) error {
+		r.Messages++
+		if m.Size < 0 {
+			return nil
+		}
+		st, err := s.Lstat(m.Path)
+		if err != nil {
+			return fmt.Errorf("lstat %s: %w", m.Path, err)
+		}
+		if st.Size != m.Size {
+			size.add(Finding{Offset: -1, Message: r.Messages, Path: m.Path,
+				Detail: fmt.Sprintf("the name says S=%d, the file has %d bytes: readers that trust S= (Dovecot) misread it", m.Size, st.Size)})
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(root, "tmp")
+	names, err := s.ReadDir(tmp)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", tmp, err)
+	}
+	stray, young := problems(r, KindStrayTmp), notes(r, KindTmp)
+	now := s.Now()
+	for _, n := range names {
+		p := filepath.Join(tmp, n)
+		st, err := s.Lstat(p)
+		if errors.Is(err, unix.ENOENT) {
+			continue // the delivery finished meanwhile
+		}
+		if err != nil {
+			return fmt.Errorf("lstat %s: %w", p, err)
+		}
+		age := now.Sub(st.Mtime)
+		if age >= o.TmpAge {
+			stray.add(Finding{Offset: -1, Path: p, Detail: fmt.Sprintf("left in tmp/ for %s: a delivery that died", age.Round(1e9))})
+		} else {
+			young.add(Finding{Offset: -1, Path: p, Detail: "in tmp/: a delivery in progress, or one that died recently"})
+		}
+	}
+	return nil
+}
