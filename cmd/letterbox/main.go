@@ -39,6 +39,8 @@ func init() {
 		{"deliver", "[-f SENDER] [-a ADDR] [-r ADDR] [-d USER] [-c FILE] [-p FILE] [MAILBOX]", "deliver one message from standard input to an mbox", runDeliver},
 		{"lock", "[-c FILE] [--timeout DUR] [--locks LIST] MAILBOX -- COMMAND [ARG...]", "run COMMAND while holding the mailbox lock", runLock},
 		{"config", "check [-c FILE]", "check the configuration file and print the effective configuration", runConfig},
+		{"convert", "[-c FILE] [--to maildir|mbox] [--quoting VARIANT] [--verify=false] SOURCE DEST", "convert a mailbox between mbox and Maildir (also whole folder trees)", runConvert},
+		{"check", "[-c FILE] [--json] MAILBOX", "check an mbox or a Maildir for defects", runCheck},
 		{"version", "", "print the version", runVersion},
 		{"help", "[COMMAND]", "show usage", runHelp},
 	}

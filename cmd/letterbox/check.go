@@ -1,0 +1,96 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"letterbox/config"
+	"letterbox/internal/status"
+	"letterbox/internal/sys"
+	"letterbox/mailcheck"
+)
+
+const checkSynopsis = "letterbox check [-c FILE] [--json] MAILBOX"
+
+// runCheck is "letterbox check": reads an mbox or a Maildir and reports
+// what is wrong with it (DESIGN §2.4). Exit status: 0 sound, 1 problems
+// found, 2 the mailbox could not be read, 64 bad usage.
+func runCheck(e *env, args []string) error {
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	cfgPath := fs.String("c", "", "config file (for the lock's stale ages)")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	bad := func(format string, args ...any) error {
+		return usageError("check: %s (usage: %s)", fmt.Sprintf(format, args...), checkSynopsis)
+	}
+	if err := fs.Parse(args); err != nil {
+		return bad("%v", err)
+	}
+	if fs.NArg() != 1 || fs.Arg(0) == "" {
+		return bad("want one MAILBOX")
+	}
+	cfg, err := config.Load(config.Find(*cfgPath))
+	if err != nil {
+		return status.Temp("4.3.5", err)
+	}
+	r, err := mailcheck.Check(fs.Arg(0), mailcheck.Options{
+		Sys:          sys.Real{},
+		StaleOwn:     cfg.StaleLockOwn.Duration,
+		StaleForeign: cfg.StaleLockForeign.Duration,
+	})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "letterbox check: %v\n", err)
+		return exitStatus(2)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(r); err != nil {
+			return fmt.Errorf("write report: %w", err)
+		}
+	} else {
+		printReport(os.Stdout, r)
+	}
+	if !r.Sound() {
+		return exitStatus(1)
+	}
+	return nil
+}
+
+// printReport writes r for a person: a summary line, then one line a
+// finding.
+func printReport(w io.Writer, r *mailcheck.Report) {
+	verdict := "sound"
+	if !r.Sound() {
+		verdict = fmt.Sprintf("%d problem(s)", len(r.Problems))
+	}
+	kind := r.Format
+	if r.Variant != "" {
+		kind += " (" + r.Variant + ")"
+	}
+	fmt.Fprintf(w, "%s: %s, %d messages: %s\n", r.Mailbox, kind, r.Messages, verdict)
+	line := func(tag string, f mailcheck.Finding) {
+		where := ""
+		switch {
+		case f.Path != "":
+			where = f.Path + ": "
+		case f.Offset >= 0 && f.Message > 0:
+			where = fmt.Sprintf("message %d at offset %d: ", f.Message, f.Offset)
+		case f.Offset >= 0:
+			where = fmt.Sprintf("offset %d: ", f.Offset)
+		}
+		fmt.Fprintf(w, "%s %s: %s%s\n", tag, f.Kind, where, f.Detail)
+		if f.More > 0 {
+			fmt.Fprintf(w, "%s %s: %d more like it\n", tag, f.Kind, f.More)
+		}
+	}
+	for _, f := range r.Problems {
+		line("problem", f)
+	}
+	for _, f := range r.Notes {
+		line("note", f)
+	}
+}

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"letterbox/config"
+	"letterbox/convert"
+	"letterbox/deliver"
+	"letterbox/internal/status"
+	"letterbox/internal/sys"
+	"letterbox/mbox"
+)
+
+const convertSynopsis = "letterbox convert [-c FILE] [--to maildir|mbox] [--quoting mboxrd|mboxo|mboxcl2] [--verify=false] SOURCE DEST"
+
+// runConvert is "letterbox convert": a mailbox migration (DESIGN §2.3).
+// Exit status: 0 converted (and verified), 1 failed (what was written
+// stays, and a re-run goes on from there), 64 bad usage, 75 an mbox's lock
+// could not be had or the run was interrupted.
+func runConvert(e *env, args []string) error {
+	fs := flag.NewFlagSet("convert", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	cfgPath := fs.String("c", "", "config file")
+	to := fs.String("to", "", "destination format: maildir or mbox (default: by DEST)")
+	quoting := fs.String("quoting", "", "read an mbox SOURCE as this variant (default: detected)")
+	verify := fs.Bool("verify", true, "compare source and destination at the end")
+	bad := func(format string, args ...any) error {
+		return usageError("convert: %s (usage: %s)", fmt.Sprintf(format, args...), convertSynopsis)
+	}
+	if err := fs.Parse(args); err != nil {
+		return bad("%v", err)
+	}
+	if fs.NArg() != 2 || fs.Arg(0) == "" || fs.Arg(1) == "" {
+		return bad("want SOURCE and DEST")
+	}
+	var o convert.Options
+	switch *to {
+	case "":
+	case "maildir":
+		o.To = convert.Maildir
+	case "mbox":
+		o.To = convert.Mbox
+	default:
+		return bad("--to %q: want maildir or mbox", *to)
+	}
+	if *quoting != "" {
+		q, ok := mbox.ParseQuoting(*quoting)
+		if !ok {
+			return bad("--quoting %q: want mboxrd, mboxo or mboxcl2", *quoting)
+		}
+		o.Quoting = &q
+	}
+	cfg, err := config.Load(config.Find(*cfgPath))
+	if err != nil {
+		return status.Temp("4.3.5", err)
+	}
+	o.Sys, o.Verify, o.Fsync = sys.Real{}, *verify, cfg.Fsync
+	if o.Locks, o.Lock, err = deliver.LockConfig(cfg, o.Sys, e.logger(cfg.Log)); err != nil {
+		return status.Temp("4.3.5", fmt.Errorf("mbox_locks: %w", err))
+	}
+
+	// SIGINT, SIGTERM and SIGHUP end the run between messages; an mbox
+	// append under way is rolled back.
+	ctx, stop := signal.NotifyContext(context.Background(), unix.SIGINT, unix.SIGTERM, unix.SIGHUP)
+	defer stop()
+	var bar *progressBar
+	if isTerminal(os.Stderr) {
+		bar = &progressBar{w: os.Stderr, start: time.Now()}
+		o.Progress = bar.update
+	}
+	start := time.Now()
+	res, err := convert.Run(ctx, fs.Arg(0), fs.Arg(1), o)
+	bar.clear()
+	for _, f := range res.Folders {
+		for _, fe := range f.Skipped {
+			// Not a message, so not converted: the operator must know.
+			fmt.Fprintf(os.Stderr, "letterbox convert: %s: %v; not converted\n", f.Source, &fe)
+		}
+	}
+	var pe *convert.PlanError
+	var le *convert.LockError
+	switch {
+	case err == nil:
+	case errors.As(err, &pe):
+		return bad("%v", pe)
+	case errors.As(err, &le):
+		return lockError(le.Mailbox, le.Err)
+	case ctx.Err() != nil:
+		return status.Temp("4.3.0", fmt.Errorf("convert interrupted: %w; run it again to go on", err))
+	default:
+		fmt.Fprintf(os.Stderr, "letterbox convert: %v\n", err)
+		return exitStatus(1)
+	}
+	if bar != nil {
+		fmt.Fprintln(os.Stderr, summary(res, time.Since(start), *verify))
+	}
+	return nil
+}
+
+// summary is the one line a terminal gets at the end.
+func summary(res convert.Result, took time.Duration, verified bool) string {
+	conv, present := res.Messages()
+	var bytes int64
+	variants := map[string]bool{}
+	for _, f := range res.Folders {
+		bytes += f.Bytes
+		variants[f.Variant] = true
+	}
+	var vs []string
+	for v := range variants {
+		vs = append(vs, v)
+	}
+	s := fmt.Sprintf("converted %d messages (%s) in %d folder(s) in %s, %s/s", conv, sizeString(bytes), len(res.Folders), took.Round(time.Millisecond), sizeString(int64(float64(bytes)/max(took.Seconds(), 1e-3))))
+	if present > 0 {
+		s += fmt.Sprintf("; %d were there already", present)
+	}
+	s += "; mbox read/written as " + strings.Join(vs, ", ")
+	if verified {
+		s += "; verified"
+	}
+	return s
+}
+
+func sizeString(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// isTerminal reports whether f is a terminal.
+func isTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
+// progressBar draws one line of progress, redrawn at most 5 times a second.
+type progressBar struct {
+	w     io.Writer
+	start time.Time
+	last  time.Time
+	drawn bool
+}
+
+func (b *progressBar) update(p convert.Progress) {
+	now := time.Now()
+	if now.Sub(b.last) < 200*time.Millisecond {
+		return
+	}
+	b.last = now
+	el := now.Sub(b.start).Seconds()
+	rate := float64(p.Bytes) / max(el, 1e-3)
+	eta := "?"
+	if rate > 0 && p.Total >= p.Bytes {
+		eta = time.Duration(float64(p.Total-p.Bytes) / rate * float64(time.Second)).Round(time.Second).String()
+	}
+	folder := ""
+	if p.Folder != "" {
+		folder = p.Folder + ": "
+	}
+	fmt.Fprintf(b.w, "\r\x1b[K%s%d messages, %s of %s, %s/s, ETA %s", folder, p.Messages, sizeString(p.Bytes), sizeString(p.Total), sizeString(int64(rate)), eta)
+	b.drawn = true
+}
+
+// clear removes the progress line; a nil bar does nothing.
+func (b *progressBar) clear() {
+	if b != nil && b.drawn {
+		fmt.Fprint(b.w, "\r\x1b[K")
+	}
+}
