@@ -6,7 +6,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -14,7 +13,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"testing"
-	"time"
 
 	gomaildir "github.com/emersion/go-maildir"
 
@@ -108,100 +106,9 @@ func TestMaildirInterop(t *testing.T) {
 	check("go-maildir", got)
 
 	// Python's mailbox.Maildir.
-	out, err := exec.Command("python3", "-c", `
-import json, mailbox, sys
-m = mailbox.Maildir(sys.argv[1], factory=None, create=False)
-json.dump([list(m.get_bytes(k)) for k in m.keys()], sys.stdout)
-`, md).Output()
-	if err != nil {
-		t.Fatalf("python3: %v", err)
-	}
-	var lists [][]int
-	if err := json.Unmarshal(out, &lists); err != nil {
-		t.Fatal(err)
-	}
-	got = nil
-	for _, l := range lists {
-		b := make([]byte, len(l))
-		for i, c := range l {
-			b[i] = byte(c)
-		}
-		got = append(got, b)
-	}
-	check("python mailbox.Maildir", got)
+	check("python mailbox.Maildir", pythonMailbox(t, md, true))
 
-	// Dovecot: doveadm fetch needs its auth service for the user lookup, so
-	// a private instance runs with no protocols (no listener), its own
-	// base_dir, and a static userdb; Dovecot refuses uid 0, so the Maildir
-	// is given to nobody.
-	if os.Geteuid() != 0 {
-		t.Skip("the Dovecot check needs root (a private dovecot instance)")
-	}
-	if _, err := exec.LookPath("doveadm"); err != nil {
-		t.Skip("dovecot not installed (Debian package dovecot-core)")
-	}
-	run := filepath.Join(dir, "run")
-	os.Mkdir(run, 0o755)
-	// nobody must be able to reach the Maildir (t.TempDir's parent is 0700).
-	os.Chmod(filepath.Dir(dir), 0o755)
-	os.Chmod(dir, 0o755)
-	conf := writeFile(t, filepath.Join(dir, "dovecot.conf"), fmt.Sprintf(`base_dir = %s
-protocols =
-mail_location = maildir:%s
-ssl = no
-log_path = %s/dovecot.log
-default_internal_user = root
-default_login_user = root
-userdb {
-  driver = static
-  args = uid=65534 gid=65534 home=%s
-}
-passdb {
-  driver = static
-  args = nopassword
-}
-`, run, md, dir, dir), 0o644)
-	if out, err := exec.Command("chown", "-R", "65534:65534", md).CombinedOutput(); err != nil {
-		t.Fatalf("chown: %v: %s", err, out)
-	}
-	// No captured output: the daemon would inherit the pipes, and waiting
-	// for their end would wait for the daemon.
-	if err := exec.Command("dovecot", "-c", conf).Run(); err != nil {
-		t.Fatalf("start dovecot: %v", err)
-	}
-	t.Cleanup(func() { exec.Command("doveadm", "-c", conf, "stop").Run() })
-	// The UIDs, then each message on its own: the pager format has no
-	// separator between records that a message body could not imitate.
-	doveadm := func(args ...string) ([]byte, error) {
-		return exec.Command("doveadm", append([]string{"-c", conf, "-f", "pager"}, args...)...).Output()
-	}
-	var uids []byte
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		uids, err = exec.Command("doveadm", "-c", conf, "search", "-u", "nobody", "mailbox", "INBOX", "all").Output()
-		if err == nil || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(100 * time.Millisecond) // the auth service is starting
-	}
-	if err != nil {
-		log, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
-		t.Fatalf("doveadm search: %v\n%s", err, log)
-	}
-	got = nil
-	for _, line := range bytes.Split(bytes.TrimSpace(uids), []byte("\n")) {
-		f := bytes.Fields(line) // "<mailbox guid> <uid>"
-		if len(f) != 2 {
-			t.Fatalf("doveadm search: %q", line)
-		}
-		raw, err := doveadm("fetch", "-u", "nobody", "text", "mailbox", "INBOX", "uid", string(f[1]))
-		if err != nil {
-			t.Fatalf("doveadm fetch uid %s: %v", f[1], err)
-		}
-		m, ok := bytes.CutPrefix(raw, []byte("text:\n"))
-		if !ok {
-			t.Fatalf("doveadm fetch: %.60q", raw)
-		}
-		got = append(got, m)
-	}
-	check("doveadm fetch", got)
+	// Dovecot.
+	fetch := privateDovecot(t, dir, "maildir:"+md)
+	check("doveadm fetch", fetch("INBOX"))
 }

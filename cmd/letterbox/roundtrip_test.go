@@ -7,7 +7,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -111,27 +110,11 @@ func TestRoundTrip(t *testing.T) {
 	check("mbox.Reader", ours)
 
 	// Python's mailbox.mbox: splits on From_ lines, does not un-quote.
-	if py, err := exec.LookPath("python3"); err != nil {
+	if _, err := exec.LookPath("python3"); err != nil {
 		t.Error("python3 not installed: the Python check did not run")
 	} else {
-		out, err := exec.Command(py, "-c", `
-import json, mailbox, sys
-m = mailbox.mbox(sys.argv[1], create=False)
-json.dump([list(m.get_bytes(k)) for k in m.keys()], sys.stdout)
-`, path).Output()
-		if err != nil {
-			t.Fatalf("python3: %v", err)
-		}
-		var lists [][]int
-		if err := json.Unmarshal(out, &lists); err != nil {
-			t.Fatal(err)
-		}
 		var got [][]byte
-		for _, l := range lists {
-			b := make([]byte, len(l))
-			for i, c := range l {
-				b[i] = byte(c)
-			}
+		for _, b := range pythonMailbox(t, path, false) {
 			got = append(got, unquoteRD(b))
 		}
 		check("python mailbox.mbox", got)
