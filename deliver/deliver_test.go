@@ -276,3 +276,33 @@ func TestForeignOwner(t *testing.T) {
 		}
 	}
 }
+
+// A replayed rename of someone else's release moves our dot-lock aside after
+// the message was committed: the delivery stands (a 75 would make the MTA
+// deliver it twice), and our displaced lock is removed, not left to age.
+func TestLockDisplacedAfterCommit(t *testing.T) {
+	f := faulty.New(sys.Real{})
+	r, mb := request(t, f, "Subject: s\n\nbody\n")
+	displaced := mb + ".lock.rel." + strings.Repeat("ab", 16)
+	rule := f.Add(&faulty.Rule{Op: faulty.Rename, Path: "M.lock", Count: 1, Do: func(faulty.Call) {
+		if err := os.Rename(mb+".lock", displaced); err != nil {
+			t.Error(err)
+		}
+	}})
+	if _, err := Deliver(context.Background(), r); err != nil {
+		t.Fatalf("delivery failed: %v", err)
+	}
+	if rule.Fired() != 1 {
+		t.Fatal("fault not injected")
+	}
+	b, _ := os.ReadFile(mb)
+	if n := strings.Count(string(b), "\nSubject: s\n"); n != 1 {
+		t.Fatalf("message stored %d times", n)
+	}
+	ents, _ := os.ReadDir(filepath.Dir(mb))
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), "M.") {
+			t.Errorf("left behind: %s", e.Name())
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -270,6 +271,11 @@ func (a *acquirer) won(st sys.Stat) *Dotlock {
 // cleanup removes what the attempt leaves behind on any exit path.
 func (a *acquirer) cleanup() {
 	if a.uniq != "" {
+		if st, err := a.s.Lstat(a.uniq); err == nil && st.Nlink > 1 {
+			// Linked as the lock and moved away by a replayed rename
+			// (the link "succeeded" but the lock was gone at once).
+			removeAliases(a.o, a.lock, st, a.uniq)
+		}
 		if err := a.s.Unlink(a.uniq); err != nil && !errors.Is(err, unix.ENOENT) {
 			a.o.Log.Warn("cannot remove unique file", "path", a.uniq, "err", err)
 		}
@@ -365,6 +371,10 @@ func (d *Dotlock) Verify() error {
 		return fmt.Errorf("%s: %w: replaced by someone else", d.path, ErrLost)
 	}
 	c, err := readLock(s, d.path)
+	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESTALE) {
+		// Renamed or removed between the lookup and the open.
+		return fmt.Errorf("%s: %w: removed by someone else", d.path, ErrLost)
+	}
 	if err != nil {
 		return fmt.Errorf("read %s: %w", d.path, err)
 	}
@@ -395,6 +405,9 @@ func (d *Dotlock) Refresh() error {
 // lock was not ours any more; it never removes a lock that is not.
 func (d *Dotlock) Release() error {
 	if err := d.Verify(); err != nil {
+		if errors.Is(err, ErrLost) {
+			d.removeDisplaced()
+		}
 		return err
 	}
 	s := d.o.Sys
@@ -416,6 +429,11 @@ func (d *Dotlock) Release() error {
 		if err := s.Unlink(aside); err != nil && !errors.Is(err, unix.ENOENT) {
 			return fmt.Errorf("unlink %s: %w", aside, err)
 		}
+		if st.Nlink > 1 {
+			// Another name for our lock: a replayed rename moved it
+			// while we were acquiring, and we linked it in again.
+			d.removeDisplaced()
+		}
 		return nil
 	case err == nil:
 		// We moved a lock that is not ours: a replay of an earlier rename
@@ -428,14 +446,46 @@ func (d *Dotlock) Release() error {
 		} else {
 			d.o.Log.Warn("restored a lock displaced by a replayed rename", "lock", d.path)
 		}
+		d.removeDisplaced()
 		return fmt.Errorf("%s: %w: another lock stood in its place at release", d.path, ErrLost)
 	case errors.Is(rerr, unix.ENOENT):
+		d.removeDisplaced()
 		return fmt.Errorf("%s: %w: vanished before release", d.path, ErrLost)
 	case rerr != nil:
 		// Never fall back to unlink by name: the lock is left to age out.
 		return fmt.Errorf("rename %s: %w", d.path, rerr)
 	default:
 		return fmt.Errorf("lstat %s after rename: %w", aside, err)
+	}
+}
+
+// removeDisplaced removes our lock where a replayed rename of someone else's
+// release moved it: to one of the private names letterbox uses next to the
+// lock. Nobody else would ever remove it before it ages out (sweep).
+func (d *Dotlock) removeDisplaced() { removeAliases(d.o, d.path, d.st, "") }
+
+// removeAliases removes the private names next to lock (see ownLeftover)
+// that name the inode st, except keep: names of our own file that a replayed
+// rename made. Only our own inode is removed; the directory is read only on
+// these rare paths.
+func removeAliases(o Options, lock string, st sys.Stat, keep string) {
+	s := o.Sys
+	names, err := s.ReadDir(dirOf(lock))
+	if err != nil {
+		return
+	}
+	prefix := filepath.Base(lock) + "."
+	for _, name := range names {
+		rest, ok := strings.CutPrefix(name, prefix)
+		p := filepath.Join(dirOf(lock), name)
+		if !ok || !ownLeftover(rest) || p == keep {
+			continue
+		}
+		if lst, err := s.Lstat(p); err == nil && lst.SameFile(st) {
+			if err := s.Unlink(p); err == nil {
+				o.Log.Warn("removed our lock file from where a replayed rename had moved it", "path", p)
+			}
+		}
 	}
 }
 
