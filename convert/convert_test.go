@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"letterbox/internal/sys"
 	"letterbox/internal/sys/faulty"
 	"letterbox/locking"
@@ -579,6 +581,10 @@ func TestVerifyFindsDamage(t *testing.T) {
 	f := faulty.New(sys.Real{})
 	// Just before message 4 is linked into place, a byte of it changes
 	// (a disk, a bug, another program): the name still says the old hash.
+	f.Add(&faulty.Rule{Op: faulty.LinkFD, Match: func(c faulty.Call) bool { return strings.Contains(c.Path2, ".L4H") }, Do: func(c faulty.Call) {
+		unix.Pwrite(c.FD, []byte("X"), 0)
+	}})
+	// The same where files are written in tmp/ and linked (no O_TMPFILE).
 	f.Add(&faulty.Rule{Op: faulty.Link, Match: func(c faulty.Call) bool { return strings.Contains(c.Path, ".L4H") }, Do: func(c faulty.Call) {
 		b, _ := os.ReadFile(c.Path)
 		b[len(b)-2] ^= 1
@@ -639,5 +645,43 @@ func TestLockHeld(t *testing.T) {
 	var be *locking.BusyError
 	if !errors.As(err, &le) || !errors.As(err, &be) {
 		t.Fatalf("err = %v, want a busy lock", err)
+	}
+}
+
+// TestWithoutTmpfile: where unnamed files cannot be made (NFS), messages
+// are written in tmp/ and linked, with the same names and bytes.
+func TestWithoutTmpfile(t *testing.T) {
+	dir, src, md := converted(t)
+	f := faulty.New(sys.Real{})
+	r := f.Add(&faulty.Rule{Op: faulty.Open, Count: 1, Err: unix.EOPNOTSUPP, Match: func(c faulty.Call) bool {
+		return strings.HasSuffix(c.Path, "/new") || strings.HasSuffix(c.Path, "/cur")
+	}})
+	o := testOptions()
+	o.Sys = f
+	md2 := filepath.Join(dir, "md2")
+	res, err := Run(context.Background(), src, md2+"/", o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := res.Folders[0]; f.Converted != len(testCorpus()) || !f.Verified || r.Fired() != 1 {
+		t.Fatalf("result %+v, rule fired %d times", f, r.Fired())
+	}
+	links := 0
+	for _, c := range f.Calls() {
+		if c.Op == faulty.Link && strings.Contains(c.Path, "/md2/tmp/") {
+			links++
+		}
+	}
+	if links != len(testCorpus()) {
+		t.Fatalf("%d links from tmp/, want %d", links, len(testCorpus()))
+	}
+	a, b := maildirFiles(t, md), maildirFiles(t, md2)
+	if len(a) != len(b) {
+		t.Fatalf("%d files, want %d", len(b), len(a))
+	}
+	for k, v := range a {
+		if !bytes.Equal(b[k], v) {
+			t.Errorf("%s differs", k)
+		}
 	}
 }

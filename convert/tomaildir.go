@@ -226,6 +226,8 @@ type maildirWriter struct {
 	root     string
 	fsync    bool
 	fallback time.Time // the date of a message whose From_ line has none
+	// noTmpfile: the filesystem cannot make unnamed files; write via tmp/.
+	noTmpfile bool
 
 	unsynced, unsyncedBytes int
 }
@@ -247,11 +249,11 @@ func (m *mboxMessage) dateOr(fallback time.Time) time.Time {
 }
 
 // store writes m unless it is there already (a re-run), and reports
-// whether it wrote it. The file is written in tmp/ under its final name,
-// dated, closed and linked into place: link never replaces, and a file
-// linked is complete. A file found at the name with another size is what
-// a crash left before the sync that would have made it durable: it is
-// replaced.
+// whether it wrote it. The file is written unnamed (storeUnnamed) or in
+// tmp/ under its final name (storeViaTmp), dated, and linked into place:
+// link never replaces, and a file linked is complete. A file found at the
+// name with another size is what a crash left before the sync that would
+// have made it durable: it is replaced.
 func (w *maildirWriter) store(m *mboxMessage) (bool, error) {
 	name, dst := w.path(m)
 	tmp := filepath.Join(w.root, "tmp", name)
@@ -271,38 +273,22 @@ func (w *maildirWriter) store(m *mboxMessage) (bool, error) {
 		return false, fmt.Errorf("lstat %s: %w", dst, err)
 	}
 
-	fd, err := w.s.Open(tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
-	if errors.Is(err, unix.EEXIST) {
-		// The same name is the same message: a leftover of a run that
-		// died while writing it (the mbox lock keeps two runs apart).
-		if err := w.s.Unlink(tmp); err != nil {
-			return false, fmt.Errorf("unlink %s: %w", tmp, err)
-		}
-		fd, err = w.s.Open(tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
-	}
-	if err != nil {
-		return false, fmt.Errorf("create %s: %w", tmp, err)
-	}
-	err = w.fill(fd, m)
-	if err == nil {
-		date := m.dateOr(w.fallback)
-		if err = w.s.SetTimes(fd, date, date); err != nil {
-			err = fmt.Errorf("set times of %s: %w", tmp, err)
+	var err error
+	if !w.noTmpfile {
+		err = w.storeUnnamed(m, dst)
+		if errors.Is(err, errNoTmpfile) {
+			w.noTmpfile = true
 		}
 	}
-	if cerr := w.s.Close(fd); err == nil && cerr != nil {
-		err = fmt.Errorf("close %s: %w", tmp, cerr)
-	}
-	if err == nil {
-		if err = w.s.Link(tmp, dst); err != nil {
-			err = fmt.Errorf("link %s to %s: %w", tmp, dst, err)
-		}
-	}
-	if uerr := w.s.Unlink(tmp); err == nil && uerr != nil {
-		err = fmt.Errorf("unlink %s: %w", tmp, uerr)
+	if w.noTmpfile {
+		err = w.storeViaTmp(m, tmp, dst)
 	}
 	if err != nil {
 		return false, err
+	}
+	// What a run that died in storeViaTmp left; usually nothing.
+	if err := w.s.Unlink(tmp); err != nil && !errors.Is(err, unix.ENOENT) {
+		return false, fmt.Errorf("unlink %s: %w", tmp, err)
 	}
 	w.unsynced++
 	w.unsyncedBytes += int(m.size)
@@ -310,6 +296,77 @@ func (w *maildirWriter) store(m *mboxMessage) (bool, error) {
 		return true, w.sync()
 	}
 	return true, nil
+}
+
+// errNoTmpfile is storeUnnamed's answer where the filesystem (NFS, an old
+// kernel) or a missing /proc cannot make and name an unnamed file.
+var errNoTmpfile = errors.New("O_TMPFILE not supported")
+
+// storeUnnamed writes m into an unnamed file of dst's directory
+// (O_TMPFILE) and names it dst once it is complete: no reader ever sees a
+// part of it, a run that dies leaves nothing behind, and it costs one
+// directory change where tmp/ and link cost three.
+func (w *maildirWriter) storeUnnamed(m *mboxMessage, dst string) error {
+	dir := filepath.Dir(dst)
+	fd, err := w.s.Open(dir, unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, 0o600)
+	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.EISDIR) || errors.Is(err, unix.EINVAL) {
+		return errNoTmpfile
+	}
+	if err != nil {
+		return fmt.Errorf("create a file in %s: %w", dir, err)
+	}
+	defer w.s.Close(fd)
+	if err := w.fillAndDate(fd, m); err != nil {
+		return fmt.Errorf("write %s: %w", dst, err)
+	}
+	err = w.s.LinkFD(fd, dst)
+	if errors.Is(err, unix.ENOENT) && w.unsynced == 0 {
+		return errNoTmpfile // no /proc: only the first store can tell
+	}
+	if err != nil {
+		return fmt.Errorf("link %s: %w", dst, err)
+	}
+	return nil
+}
+
+// storeViaTmp writes m as tmp, then links it to dst, as deliveries do.
+func (w *maildirWriter) storeViaTmp(m *mboxMessage, tmp, dst string) error {
+	fd, err := w.s.Open(tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if errors.Is(err, unix.EEXIST) {
+		// The same name is the same message: a leftover of a run that
+		// died while writing it (the mbox lock keeps two runs apart).
+		if err := w.s.Unlink(tmp); err != nil {
+			return fmt.Errorf("unlink %s: %w", tmp, err)
+		}
+		fd, err = w.s.Open(tmp, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	}
+	if err != nil {
+		return fmt.Errorf("create %s: %w", tmp, err)
+	}
+	err = w.fillAndDate(fd, m)
+	if cerr := w.s.Close(fd); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		w.s.Unlink(tmp)
+		return fmt.Errorf("write %s: %w", tmp, err)
+	}
+	if err := w.s.Link(tmp, dst); err != nil {
+		return fmt.Errorf("link %s to %s: %w", tmp, dst, err)
+	}
+	return nil
+}
+
+// fillAndDate writes m to fd and dates it with its From_ line.
+func (w *maildirWriter) fillAndDate(fd int, m *mboxMessage) error {
+	if err := w.fill(fd, m); err != nil {
+		return err
+	}
+	date := m.dateOr(w.fallback)
+	if err := w.s.SetTimes(fd, date, date); err != nil {
+		return fmt.Errorf("set times: %w", err)
+	}
+	return nil
 }
 
 // fill writes m's bytes to fd: from memory, or read again from the mbox

@@ -127,7 +127,12 @@ func fromStat(st *unix.Stat_t) Stat {
 	}
 }
 
-func (Real) Link(oldpath, newpath string) error   { return unix.Link(oldpath, newpath) }
+func (Real) Link(oldpath, newpath string) error { return unix.Link(oldpath, newpath) }
+
+func (Real) LinkFD(fd int, newpath string) error {
+	return unix.Linkat(unix.AT_FDCWD, "/proc/self/fd/"+strconv.Itoa(fd), unix.AT_FDCWD, newpath, unix.AT_SYMLINK_FOLLOW)
+}
+
 func (Real) Rename(oldpath, newpath string) error { return unix.Rename(oldpath, newpath) }
 func (Real) Unlink(path string) error             { return unix.Unlink(path) }
 func (Real) Mkdir(path string, perm uint32) error { return unix.Mkdir(path, perm) }

@@ -152,3 +152,29 @@ func TestSetTimesAndSyncfs(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestLinkFD(t *testing.T) {
+	dir := t.TempDir()
+	var r Real
+	fd, err := r.Open(dir, unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		t.Skipf("no O_TMPFILE on this filesystem: %v", err)
+	}
+	defer r.Close(fd)
+	if _, err := r.Write(fd, []byte("abc")); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, "named")
+	if err := r.LinkFD(fd, p); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(p); err != nil || string(b) != "abc" {
+		t.Fatalf("%q %v", b, err)
+	}
+	// Never replaces.
+	fd2, _ := r.Open(dir, unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, 0o600)
+	defer r.Close(fd2)
+	if err := r.LinkFD(fd2, p); err != unix.EEXIST {
+		t.Fatalf("link over an existing name: %v", err)
+	}
+}

@@ -47,6 +47,11 @@ type Sys interface {
 	// mapping may still come from the client's dentry cache.
 	Lstat(path string) (Stat, error)
 	Link(oldpath, newpath string) error
+	// LinkFD gives the file open at fd, made with O_TMPFILE and so
+	// without a name, the name newpath: linkat(2) of /proc/self/fd/FD
+	// with AT_SYMLINK_FOLLOW, which needs no privilege. Like link(2) it
+	// never replaces newpath (EEXIST).
+	LinkFD(fd int, newpath string) error
 	Rename(oldpath, newpath string) error
 	Unlink(path string) error
 	Mkdir(path string, perm uint32) error

@@ -30,6 +30,7 @@ const (
 	Syncfs     Op = "syncfs"
 	Lstat      Op = "lstat"
 	Link       Op = "link"
+	LinkFD     Op = "linkfd"
 	Rename     Op = "rename"
 	Unlink     Op = "unlink"
 	Mkdir      Op = "mkdir"
@@ -336,6 +337,12 @@ func (f *Sys) Link(oldpath, newpath string) error {
 	c := Call{Op: Link, Path: oldpath, Path2: newpath}
 	r := f.fault(c)
 	return run(r, c, func() error { return f.base.Link(oldpath, newpath) })
+}
+
+func (f *Sys) LinkFD(fd int, newpath string) error {
+	c := Call{Op: LinkFD, FD: fd, Path2: newpath}
+	r := f.fault(c)
+	return run(r, c, func() error { return f.base.LinkFD(fd, newpath) })
 }
 
 func (f *Sys) Rename(oldpath, newpath string) error {
