@@ -4,6 +4,7 @@ go 1.26.8
 
 require (
 	github.com/emersion/go-maildir v0.6.0
+	github.com/hanwen/go-fuse/v2 v2.12.1
 	github.com/pelletier/go-toml/v2 v2.4.3
 	github.com/rogpeppe/go-internal v1.16.0
 	golang.org/x/sys v0.49.0
