@@ -133,8 +133,10 @@ func (a *acquirer) run() (*Dotlock, error) {
 		case lerr == nil, errors.Is(lerr, unix.EEXIST):
 		case errors.Is(lerr, unix.ENOENT):
 			// Our unique file is gone (swept by an impatient peer?) or the
-			// directory went away; make a new one, which tells which.
-			a.uniq = ""
+			// directory went away; make a new one, which tells which. If
+			// it is still there after all, it goes, with any name a
+			// replayed rename gave it.
+			a.cleanup()
 			continue
 		case transient(lerr):
 			a.cause = fmt.Errorf("link %s: %w", a.lock, lerr)

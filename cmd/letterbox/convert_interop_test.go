@@ -1,9 +1,9 @@
 package main
 
-// Interop: mailboxes written by the real programs (procmail, dovecot-lda,
-// mutt) convert with "letterbox convert", and the result opens in Dovecot
+// Interop: mailboxes written by the real programs (Postfix, procmail,
+// dovecot-lda, mutt) convert with "letterbox convert", and the result opens in Dovecot
 // and in Python's mailbox with the same messages and bodies. A producer is
-// one row of convertProducers: a Postfix-written mbox is one more row.
+// one row of convertProducers.
 
 import (
 	"bytes"
@@ -59,6 +59,28 @@ type producer struct {
 }
 
 var convertProducers = []producer{
+	{"postfix local(8) mbox", []string{"postfix", "sendmail"}, true, func(t *testing.T, dir string, msgs [][]byte) (string, bool) {
+		// Postfix's own mbox delivery (home_mailbox, no mailbox_command)
+		// to a user of its own, through a private instance (TestPostfix).
+		if err := openPath(dir); err != nil {
+			t.Fatal(err)
+		}
+		u, del, err := addUser("pf", filepath.Join(dir, "home"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(del)
+		pf := startPostfix(t, filepath.Join(dir, "postfix"), "home_mailbox = mbox\n", "")
+		rcpt := u.Name + "@letterbox.test"
+		// One at a time, so that the mailbox holds them in order.
+		for i, m := range msgs {
+			id := pf.send(fmt.Sprintf("env%d@example.org", i), rcpt, fmt.Sprintf("convert%d@test", i), string(m))
+			if line := pf.delivery(id, rcpt); !strings.Contains(line, "status=sent") {
+				t.Fatalf("postfix: %s", line)
+			}
+		}
+		return filepath.Join(u.Home, "mbox"), false
+	}, nil},
 	{"procmail mbox", []string{"procmail"}, false, func(t *testing.T, dir string, msgs [][]byte) (string, bool) {
 		box := filepath.Join(dir, "procmail.mbox")
 		rc := writeFile(t, filepath.Join(dir, "procmailrc"), "DEFAULT="+box+"\n", 0o644)

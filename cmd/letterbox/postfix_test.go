@@ -157,7 +157,7 @@ func (p *postfix) waitLog(re string) []string {
 		if time.Now().After(deadline) {
 			p.t.Fatalf("no log line matching %s in 60s; maillog:\n%s", re, p.readLog())
 		}
-		time.Sleep(50 * time.Millisecond)
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 
