@@ -363,7 +363,12 @@ func readLock(s sys.Sys, path string) ([]byte, error) {
 func (d *Dotlock) Verify() error {
 	s := d.o.Sys
 	st, err := s.Lstat(d.path)
-	if errors.Is(err, unix.ENOENT) {
+	// ESTALE: the name led to a file the server no longer has, and the
+	// kernel's one retry met the same; ask again before believing it.
+	for i := 0; i < 2 && errors.Is(err, unix.ESTALE); i++ {
+		st, err = s.Lstat(d.path)
+	}
+	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESTALE) {
 		return fmt.Errorf("%s: %w: removed by someone else", d.path, ErrLost)
 	}
 	if err != nil {

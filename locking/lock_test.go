@@ -268,3 +268,22 @@ func TestLostCreateReply(t *testing.T) {
 	d.Release()
 	e.only()
 }
+
+// ESTALE from the lookup of our lock: once is asked again (NFS, or the
+// kernel's one retry racing a rename); for good, the lock is lost, so that
+// Release looks for where it went (found by the NFS harness).
+func TestVerifyStale(t *testing.T) {
+	e := newEnv(t)
+	f := e.sys()
+	d := e.mustAcquire(e.opts(f))
+	once := f.Add(&faulty.Rule{Op: faulty.Lstat, Path: "M.lock", Count: 1, Err: unix.ESTALE})
+	if err := d.Verify(); err != nil || once.Fired() != 1 {
+		t.Fatalf("one ESTALE: %v (fired %d)", err, once.Fired())
+	}
+	always := f.Add(&faulty.Rule{Op: faulty.Lstat, Path: "M.lock", Err: unix.ESTALE})
+	if err := d.Verify(); !errors.Is(err, ErrLost) || always.Fired() != 3 {
+		t.Fatalf("ESTALE for good: %v (fired %d), want ErrLost after 3 lookups", err, always.Fired())
+	}
+	f.Reset()
+	d.Release()
+}
