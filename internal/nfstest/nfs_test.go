@@ -613,3 +613,43 @@ func TestMaildirLostLinks(t *testing.T) {
 		t.Error("no link reply was lost")
 	}
 }
+
+// Write faults: the server fails some writes to the mailbox with ENOSPC or
+// EIO. Each failed delivery is rolled back and retried; the mailbox ends
+// with every message once and intact. The control's cat leaves what it
+// wrote before the error in the mailbox.
+func TestWriteFaults(t *testing.T) {
+	if !Isolate(t) {
+		return
+	}
+	faults := func() *Faults {
+		var mu sync.Mutex
+		n := 0
+		return &Faults{WriteFault: func(path string, off int64, size int) syscall.Errno {
+			if filepath.Base(path) != "M" {
+				return 0
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			n++
+			switch {
+			case n%23 == 0:
+				return syscall.ENOSPC
+			case n%37 == 0:
+				return syscall.EIO
+			}
+			return 0
+		}}
+	}
+	r, tl := mboxRun(t, faults(), "letterbox", letterboxArgv)
+	if tl.messages != 900 || tl.intact != 900 {
+		t.Errorf("mailbox: %s; want 900 intact messages\nmissing %v\nduplicated %v\ndamaged %v", tl, tl.missing, tl.duplicated, tl.damaged)
+	}
+	if l := r.leftovers("M"); len(l) != 0 {
+		t.Errorf("left in the spool: %v", l)
+	}
+	if st := r.srv.Faults.Stats(); st.WriteFaults == 0 {
+		t.Error("no write failed")
+	}
+	mboxRun(t, faults(), "control: dotlockfile + cat", controlArgv)
+}
