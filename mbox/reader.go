@@ -426,7 +426,11 @@ func (r *Reader) startLine() error {
 		}
 		if len(nb) == n || bytes.HasPrefix(nb[n:], from) {
 			// The separator. A header-only message with a Content-Length
-			// (of 0) ends here too, and its header is not held against it.
+			// (of 0) ends here too, and its header is not held against it;
+			// one that claimed a body has a wrong Content-Length.
+			if st == clWrong && r.clen > 0 {
+				r.cur.cl = clWrong
+			}
 			r.consume(n)
 			r.end(false)
 			return nil

@@ -721,6 +721,9 @@ json.dump(out, sys.stdout)
 func TestDetectQuoting(t *testing.T) {
 	cl2 := testFrom + withCL("From x\n\nFrom y\n") + "\n" + testFrom + "S: header only\n\n" + testFrom + withCL("") + "\n" + testFrom + withCL("abc\n") + "\n"
 	bad := cl2 + testFrom + "Content-Length: 1\n\nab\n\n"
+	// The body claimed by Content-Length starts with an unquoted From line,
+	// which ends the message at its header: the length is wrong all the same.
+	badFrom := cl2 + testFrom + "Content-Length: 3\n\nFrom x\nmore\n\n"
 	for _, tc := range []struct {
 		name string
 		r    io.Reader
@@ -731,6 +734,7 @@ func TestDetectQuoting(t *testing.T) {
 		{"mboxo", bytes.NewReader(writeMbox(t, MboxO, contents...)), MboxRD},
 		{"mboxcl2", strings.NewReader(cl2), MboxCL2},
 		{"a wrong Content-Length", strings.NewReader(bad), MboxRD},
+		{"a wrong Content-Length before a From line", strings.NewReader(badFrom), MboxRD},
 		{"a prefix cutting a body", io.LimitReader(strings.NewReader(cl2), int64(len(cl2)-3)), MboxCL2},
 		{"large, seekable", bytes.NewReader(writeMbox(t, MboxCL2, withCL(strings.Repeat("From me\n\n", 20000)))), MboxCL2},
 		{"large, a pipe", struct{ io.Reader }{bytes.NewReader(writeMbox(t, MboxCL2, withCL(strings.Repeat("From me\n\n", 20000))))}, MboxRD},
