@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -147,7 +146,7 @@ func (a *acquirer) run() (*Dotlock, error) {
 		}
 
 		if serr != nil {
-			if !errors.Is(serr, unix.ENOENT) && !errors.Is(serr, unix.ESTALE) {
+			if !vanished(serr) {
 				a.cause = fmt.Errorf("lstat %s: %w", a.lock, serr)
 			} else if absent++; absent < 3 {
 				// The lock vanished between link and lookup, or the lookup
@@ -368,7 +367,7 @@ func (d *Dotlock) Verify() error {
 	for i := 0; i < 2 && errors.Is(err, unix.ESTALE); i++ {
 		st, err = s.Lstat(d.path)
 	}
-	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESTALE) {
+	if vanished(err) {
 		return fmt.Errorf("%s: %w: removed by someone else", d.path, ErrLost)
 	}
 	if err != nil {
@@ -378,7 +377,7 @@ func (d *Dotlock) Verify() error {
 		return fmt.Errorf("%s: %w: replaced by someone else", d.path, ErrLost)
 	}
 	c, err := readLock(s, d.path)
-	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESTALE) {
+	if vanished(err) {
 		// Renamed or removed between the lookup and the open.
 		return fmt.Errorf("%s: %w: removed by someone else", d.path, ErrLost)
 	}
@@ -473,19 +472,15 @@ func (d *Dotlock) removeDisplaced() { removeAliases(d.o, d.path, d.st, "") }
 
 // removeAliases removes the private names next to lock (see ownLeftover)
 // that name the inode st, except keep: names of our own file that a replayed
-// rename made. Only our own inode is removed; the directory is read only on
-// these rare paths.
+// rename made. Only our own inode is removed.
 func removeAliases(o Options, lock string, st sys.Stat, keep string) {
 	s := o.Sys
-	names, err := s.ReadDir(dirOf(lock))
+	paths, err := privateFiles(s, lock)
 	if err != nil {
 		return
 	}
-	prefix := filepath.Base(lock) + "."
-	for _, name := range names {
-		rest, ok := strings.CutPrefix(name, prefix)
-		p := filepath.Join(dirOf(lock), name)
-		if !ok || !ownLeftover(rest) || p == keep {
+	for _, p := range paths {
+		if p == keep {
 			continue
 		}
 		if lst, err := s.Lstat(p); err == nil && lst.SameFile(st) {
@@ -495,6 +490,10 @@ func removeAliases(o Options, lock string, st sys.Stat, keep string) {
 		}
 	}
 }
+
+// vanished reports an error that says the name no longer leads to a file: it
+// does not exist, or (NFS) the file it led to is gone from the server.
+func vanished(err error) bool { return errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESTALE) }
 
 func fileType(mode uint32) string {
 	switch mode & unix.S_IFMT {

@@ -165,7 +165,7 @@ func (a *acquirer) breakLock(st sys.Stat, o owner, own bool) verdict {
 // one time a crash is known to have happened, so a busy spool directory is
 // not read on every delivery.
 func (a *acquirer) sweep() {
-	names, err := a.s.ReadDir(dirOf(a.lock))
+	paths, err := privateFiles(a.s, a.lock)
 	if err != nil {
 		return
 	}
@@ -173,13 +173,7 @@ func (a *acquirer) sweep() {
 	if err != nil {
 		return
 	}
-	prefix := filepath.Base(a.lock) + "."
-	for _, name := range names {
-		rest, ok := strings.CutPrefix(name, prefix)
-		if !ok || !ownLeftover(rest) {
-			continue
-		}
-		p := filepath.Join(dirOf(a.lock), name)
+	for _, p := range paths {
 		if p == a.uniq {
 			continue
 		}
@@ -191,6 +185,24 @@ func (a *acquirer) sweep() {
 			a.o.Log.Info("removed leftover lock file", "path", p)
 		}
 	}
+}
+
+// privateFiles returns the paths of the files letterbox makes next to lock
+// (see ownLeftover): one read of the directory, which on a busy spool is
+// costly, so only for rare paths.
+func privateFiles(s sys.Sys, lock string) ([]string, error) {
+	names, err := s.ReadDir(dirOf(lock))
+	if err != nil {
+		return nil, err
+	}
+	prefix := filepath.Base(lock) + "."
+	var paths []string
+	for _, name := range names {
+		if rest, ok := strings.CutPrefix(name, prefix); ok && ownLeftover(rest) {
+			paths = append(paths, filepath.Join(dirOf(lock), name))
+		}
+	}
+	return paths, nil
 }
 
 // ownLeftover reports whether the part of a name after "MAILBOX.lock." is one
