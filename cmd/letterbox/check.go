@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -19,13 +18,9 @@ const checkSynopsis = "letterbox check [-c FILE] [--json] MAILBOX"
 // what is wrong with it (DESIGN §2.4). Exit status: 0 sound, 1 problems
 // found, 2 the mailbox could not be read, 64 bad usage.
 func runCheck(e *env, args []string) error {
-	fs := flag.NewFlagSet("check", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs, bad := newFlags("check", checkSynopsis)
 	cfgPath := fs.String("c", "", "config file (for the lock's stale ages)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	bad := func(format string, args ...any) error {
-		return usageError("check: %s (usage: %s)", fmt.Sprintf(format, args...), checkSynopsis)
-	}
 	if err := fs.Parse(args); err != nil {
 		return bad("%v", err)
 	}

@@ -1,9 +1,7 @@
 package main
 
 import (
-	"flag"
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/pelletier/go-toml/v2"
@@ -24,11 +22,10 @@ func runConfig(e *env, args []string) error {
 	if len(args) == 0 || args[0] != "check" {
 		return usageError("config: want \"check\" (usage: %s)", configSynopsis)
 	}
-	fs := flag.NewFlagSet("config check", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs, bad := newFlags("config check", configSynopsis)
 	cfgPath := fs.String("c", "", "config file")
 	if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 0 {
-		return usageError("config check: bad arguments (usage: %s)", configSynopsis)
+		return bad("bad arguments")
 	}
 	path := config.Find(*cfgPath)
 	cfg, err := config.Load(path)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -28,15 +27,11 @@ const convertSynopsis = "letterbox convert [-c FILE] [--to maildir|mbox] [--quot
 // stays, and a re-run goes on from there), 64 bad usage, 75 an mbox's lock
 // could not be had or the run was interrupted.
 func runConvert(e *env, args []string) error {
-	fs := flag.NewFlagSet("convert", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs, bad := newFlags("convert", convertSynopsis)
 	cfgPath := fs.String("c", "", "config file")
 	to := fs.String("to", "", "destination format: maildir or mbox (default: by DEST)")
 	quoting := fs.String("quoting", "", "read an mbox SOURCE as this variant (default: detected)")
 	verify := fs.Bool("verify", true, "compare source and destination at the end")
-	bad := func(format string, args ...any) error {
-		return usageError("convert: %s (usage: %s)", fmt.Sprintf(format, args...), convertSynopsis)
-	}
 	if err := fs.Parse(args); err != nil {
 		return bad("%v", err)
 	}

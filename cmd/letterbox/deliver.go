@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -37,8 +36,7 @@ func (o *optString) Set(s string) error { o.v = &s; return nil }
 // -p FILE) into a mailbox, with the result told by exit status and one
 // RFC 3463 status line (DESIGN §2.1).
 func runDeliver(e *env, args []string) error {
-	fs := flag.NewFlagSet("deliver", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs, bad := newFlags("deliver", deliverSynopsis)
 	var sender, orig, rcpt optString
 	fs.Var(&sender, "f", "envelope sender")
 	fs.Var(&orig, "a", "original recipient")
@@ -49,9 +47,6 @@ func runDeliver(e *env, args []string) error {
 	format := fs.String("format", "", "mbox or maildir (default: by MAILBOX)")
 	folder := fs.String("m", "", "Maildir++ folder; empty is INBOX")
 	fs.Bool("e", false, "accepted for dovecot-lda compatibility")
-	bad := func(format string, args ...any) error {
-		return usageError("deliver: %s (usage: %s)", fmt.Sprintf(format, args...), deliverSynopsis)
-	}
 	if err := fs.Parse(args); err != nil {
 		return bad("%v", err)
 	}

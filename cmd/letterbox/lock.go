@@ -5,7 +5,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -35,14 +34,10 @@ var forwarded = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT
 // while COMMAND runs, for scripts, cron jobs and MUAs that must not race a
 // delivery (the job of dotlockfile, lockfile and flock(1)).
 func runLock(e *env, args []string) error {
-	fs := flag.NewFlagSet("lock", flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
+	fs, bad := newFlags("lock", lockSynopsis)
 	cfgPath := fs.String("c", "", "config file")
 	timeout := fs.Duration("timeout", 0, "give up after this long; 0 tries once (default: lock_timeout)")
 	locks := fs.String("locks", "", "comma-separated lock methods (default: mbox_locks)")
-	bad := func(format string, args ...any) error {
-		return usageError("lock: %s (usage: %s)", fmt.Sprintf(format, args...), lockSynopsis)
-	}
 	// Flags may also follow MAILBOX ("lock M --timeout 1s -- cmd"); "--"
 	// or the first non-flag after MAILBOX starts COMMAND.
 	if err := fs.Parse(args); err != nil {

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -138,6 +139,18 @@ func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)
 // usageError is a bad command line: 5.3.0 and EX_USAGE.
 func usageError(format string, args ...any) error {
 	return status.Perm("5.3.0", status.Usage, fmt.Errorf(format, args...))
+}
+
+// newFlags returns an empty flag set for command name that prints nothing,
+// and bad, which makes the command's usage errors: "NAME: WHAT (usage:
+// SYNOPSIS)".
+func newFlags(name, synopsis string) (*flag.FlagSet, func(format string, args ...any) error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	bad := func(format string, args ...any) error {
+		return usageError("%s: %s (usage: %s)", name, fmt.Sprintf(format, args...), synopsis)
+	}
+	return fs, bad
 }
 
 func usage(w io.Writer) {
