@@ -13,6 +13,7 @@ import (
 	"context"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -105,13 +106,12 @@ func (f *Faults) lose(op Op) bool {
 	if ops == nil {
 		ops = AllOps
 	}
-	found := false
-	for _, o := range ops {
-		found = found || o == op
+	if !slices.Contains(ops, op) {
+		return false
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if !found || f.rng.Float64() >= f.LoseRate {
+	if f.rng.Float64() >= f.LoseRate {
 		return false
 	}
 	f.lost[op]++
@@ -215,10 +215,12 @@ type node struct {
 
 func (n *node) faults() *Faults { return n.srv.Faults }
 
+// path is n's path on the backing directory, by the name the loopback
+// knows it by.
+func (n *node) path() string { return filepath.Join(n.RootData.Path, n.Path(n.Root())) }
+
 // backing is the backing path of name in directory n.
-func (n *node) backing(name string) string {
-	return filepath.Join(n.RootData.Path, n.Path(n.Root()), name)
-}
+func (n *node) backing(name string) string { return filepath.Join(n.path(), name) }
 
 // shift moves the times of a reply from real time to server time.
 func (f *Faults) shift(a *fuse.Attr) {
@@ -246,7 +248,7 @@ func (n *node) ensurePath() {
 		return
 	}
 	var st syscall.Stat_t
-	if err := syscall.Lstat(filepath.Join(n.RootData.Path, n.Path(n.Root())), &st); err == nil && st.Ino == n.StableAttr().Ino {
+	if err := syscall.Lstat(n.path(), &st); err == nil && st.Ino == n.StableAttr().Ino {
 		return
 	}
 	_, parent := n.Parent()
@@ -335,7 +337,7 @@ func (n *node) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, s
 		// Close-to-open: the next stat or append asks the server.
 		n.NotifyContent(0, 0)
 	}
-	return &file{FileHandle: fh, path: filepath.Join(n.RootData.Path, n.Path(n.Root())), f: n.faults()}, fl, 0
+	return &file{FileHandle: fh, path: n.path(), f: n.faults()}, fl, 0
 }
 
 // Link links by the target's inode, as NFS's LINK does by file handle. The
@@ -349,7 +351,7 @@ func (n *node) Link(ctx context.Context, target fs.InodeEmbedder, name string, o
 		return nil, syscall.EXDEV
 	}
 	t.ensurePath()
-	src := filepath.Join(t.RootData.Path, t.Path(t.Root()))
+	src := t.path()
 	if err := syscall.Link(src, n.backing(name)); err != nil {
 		return nil, fs.ToErrno(err)
 	}

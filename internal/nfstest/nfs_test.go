@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"letterbox/internal/sys"
+	"letterbox/maildir"
 	"letterbox/mbox"
 )
 
@@ -280,6 +282,18 @@ func (r *rig) leftovers(keep ...string) []string {
 	return out
 }
 
+// wantAll fails the test unless the mailbox holds exactly n messages, all
+// intact, and the spool holds nothing but keep.
+func (r *rig) wantAll(tl tally, n int, keep string) {
+	r.t.Helper()
+	if tl.messages != n || tl.intact != n {
+		r.t.Errorf("%s: %s; want %d intact messages\nmissing %v\nduplicated %v\ndamaged %v", keep, tl, n, tl.missing, tl.duplicated, tl.damaged)
+	}
+	if l := r.leftovers(keep); len(l) != 0 {
+		r.t.Errorf("left in the spool: %v", l)
+	}
+}
+
 func (r *rig) letterbox(mailbox string) func(msg string) []string {
 	return func(msg string) []string {
 		return []string{r.bin, "deliver", "-c", r.conf, "-f", "sender@example.org", "-r", "rcpt@example.org", "-p", msg, mailbox}
@@ -351,12 +365,7 @@ func TestLostReplies(t *testing.T) {
 		return
 	}
 	r, tl := mboxRun(t, &Faults{LoseRate: 0.05}, "letterbox", letterboxArgv)
-	if tl.messages != 900 || tl.intact != 900 {
-		t.Errorf("mailbox: %s; want 900 intact messages\nmissing %v\nduplicated %v\ndamaged %v", tl, tl.missing, tl.duplicated, tl.damaged)
-	}
-	if l := r.leftovers("M"); len(l) != 0 {
-		t.Errorf("left in the spool: %v", l)
-	}
+	r.wantAll(tl, 900, "M")
 	if st := r.srv.Faults.Stats(); st.Lost[Link]+st.Lost[Rename]+st.Lost[Unlink]+st.Lost[Create] == 0 {
 		t.Errorf("no reply was lost: %+v", st)
 	}
@@ -374,12 +383,7 @@ func TestLateReplay(t *testing.T) {
 		return &Faults{LoseRate: 0.05, ReplayEvery: 20, ReplayDelay: 50 * time.Millisecond}
 	}
 	r, tl := mboxRun(t, faults(), "letterbox", letterboxArgv)
-	if tl.messages != 900 || tl.intact != 900 {
-		t.Errorf("mailbox: %s; want 900 intact messages\nmissing %v\nduplicated %v\ndamaged %v", tl, tl.missing, tl.duplicated, tl.damaged)
-	}
-	if l := r.leftovers("M"); len(l) != 0 {
-		t.Errorf("left in the spool: %v", l)
-	}
+	r.wantAll(tl, 900, "M")
 	if st := r.srv.Faults.Stats(); st.ReplaysDue < 40 || st.Replayed == 0 {
 		t.Errorf("%d releases replayed, %d of them acting on a lock; the scenario means about 45, some acting", st.ReplaysDue, st.Replayed)
 	}
@@ -588,24 +592,17 @@ func TestMaildirLostLinks(t *testing.T) {
 	})
 	root := filepath.Join(r.backing, "Maildir")
 	var contents [][]byte
-	for _, sub := range []string{"new", "cur"} {
-		ents, err := os.ReadDir(filepath.Join(root, sub))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range ents {
-			b, err := os.ReadFile(filepath.Join(root, sub, e.Name()))
-			if err != nil {
-				t.Fatal(err)
-			}
-			contents = append(contents, b)
-		}
+	err := maildir.Walk(sys.Real{}, root, func(m maildir.Message) error {
+		b, err := os.ReadFile(m.Path)
+		contents = append(contents, b)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	tl := r.checkMessages(contents, make([]bool, len(contents)))
 	r.report("letterbox Maildir", outs, tl)
-	if tl.messages != 900 || tl.intact != 900 {
-		t.Errorf("Maildir: %s; want 900 intact messages\nmissing %v\nduplicated %v\ndamaged %v", tl, tl.missing, tl.duplicated, tl.damaged)
-	}
+	r.wantAll(tl, 900, "Maildir")
 	if ents, _ := os.ReadDir(filepath.Join(root, "tmp")); len(ents) != 0 {
 		t.Errorf("tmp/ holds %d files", len(ents))
 	}
@@ -642,12 +639,7 @@ func TestWriteFaults(t *testing.T) {
 		}}
 	}
 	r, tl := mboxRun(t, faults(), "letterbox", letterboxArgv)
-	if tl.messages != 900 || tl.intact != 900 {
-		t.Errorf("mailbox: %s; want 900 intact messages\nmissing %v\nduplicated %v\ndamaged %v", tl, tl.missing, tl.duplicated, tl.damaged)
-	}
-	if l := r.leftovers("M"); len(l) != 0 {
-		t.Errorf("left in the spool: %v", l)
-	}
+	r.wantAll(tl, 900, "M")
 	if st := r.srv.Faults.Stats(); st.WriteFaults == 0 {
 		t.Error("no write failed")
 	}
