@@ -20,9 +20,7 @@ func TestSyslog(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: a private mount namespace with its own /dev/log")
 	}
-	if _, err := exec.LookPath("unshare"); err != nil {
-		t.Skip("unshare (util-linux) is not installed")
-	}
+	needPeers(t, "unshare")
 	dir := t.TempDir()
 	sock := filepath.Join(dir, "log.sock")
 	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: sock, Net: "unixgram"})

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"letterbox/mbox"
 )
 
 // postfix is a private Postfix instance for one test: its own
@@ -168,33 +166,6 @@ func (p *postfix) delivery(id, rcpt string) string {
 	return p.waitLog(regexp.QuoteMeta(id+": to=<"+rcpt+">") + `.*status=(sent|deferred|bounced)`)[0]
 }
 
-// mboxMessages reads the mbox at path with letterbox's reader and returns
-// each message's content.
-func mboxMessages(t *testing.T, path string) []string {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var msgs []string
-	r := mbox.NewReader(f, mbox.MboxRD)
-	for {
-		_, err := r.Next()
-		if err == io.EOF {
-			return msgs
-		}
-		if err != nil {
-			t.Fatalf("%s: %v", path, err)
-		}
-		b, err := io.ReadAll(r)
-		if err != nil {
-			t.Fatal(err)
-		}
-		msgs = append(msgs, string(b))
-	}
-}
-
 // TestPostfix runs a real Postfix (Debian's package) that delivers through
 // letterbox, set up as README.md says: as mailbox_command for a local user,
 // and as a pipe(8) transport (flags=DRhu, one recipient per delivery) for a
@@ -205,9 +176,7 @@ func TestPostfix(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: starts a Postfix instance and makes users with useradd")
 	}
-	if _, err := exec.LookPath("postfix"); err != nil {
-		t.Skip("Postfix is not installed (Debian package postfix)")
-	}
+	needPeers(t, "postfix")
 	dir := t.TempDir()
 	if err := openPath(dir); err != nil {
 		t.Fatal(err)
@@ -256,7 +225,7 @@ noloopcheck unix -      n       n       -       -       pipe
 	if line := pf.delivery(id, aliceAddr); !strings.Contains(line, "status=sent (delivered to command: ") {
 		t.Fatalf("mailbox_command delivery: %s", line)
 	}
-	msgs := mboxMessages(t, aliceMbox)
+	_, msgs := readMbox(t, aliceMbox)
 	if len(msgs) != 1 {
 		t.Fatalf("alice's mbox holds %d messages, want 1", len(msgs))
 	}
@@ -264,7 +233,7 @@ noloopcheck unix -      n       n       -       -       pipe
 	// one Return-Path, one Delivered-To; the body's From line is quoted in
 	// the file and comes back from the reader.
 	for _, want := range []string{"Return-Path: <sender@example.org>\n", "X-Original-To: " + aliceAddr + "\n", "Delivered-To: " + aliceAddr + "\n", "\nFrom the start.\n"} {
-		if strings.Count(msgs[0], want) != 1 {
+		if strings.Count(string(msgs[0]), want) != 1 {
 			t.Errorf("alice's message does not hold %q once:\n%s", want, msgs[0])
 		}
 	}
@@ -280,8 +249,8 @@ noloopcheck unix -      n       n       -       -       pipe
 	if line := pf.delivery(id, "carol@pipe.test"); !strings.Contains(line, "relay=letterbox") || !strings.Contains(line, "status=sent") {
 		t.Fatalf("pipe delivery: %s", line)
 	}
-	msgs = mboxMessages(t, filepath.Join(vmail.Home, "carol"))
-	if len(msgs) != 1 || strings.Count(msgs[0], "Delivered-To: carol@pipe.test\n") != 1 || !strings.Contains(msgs[0], "Subject: two\n") {
+	_, msgs = readMbox(t, filepath.Join(vmail.Home, "carol"))
+	if len(msgs) != 1 || strings.Count(string(msgs[0]), "Delivered-To: carol@pipe.test\n") != 1 || !strings.Contains(string(msgs[0]), "Subject: two\n") {
 		t.Fatalf("carol's mbox: %q", msgs)
 	}
 
@@ -306,8 +275,8 @@ noloopcheck unix -      n       n       -       -       pipe
 	if q := pf.run("postqueue", "-p"); !strings.Contains(q, id) {
 		t.Fatalf("deferred message %s is not in the queue:\n%s", id, q)
 	}
-	if n := len(mboxMessages(t, aliceMbox)); n != 1 {
-		t.Fatalf("alice's mbox holds %d messages while locked, want 1", n)
+	if _, msgs := readMbox(t, aliceMbox); len(msgs) != 1 {
+		t.Fatalf("alice's mbox holds %d messages while locked, want 1", len(msgs))
 	}
 
 	// 4. A Delivered-To loop found by letterbox (this transport has no D
@@ -329,8 +298,8 @@ noloopcheck unix -      n       n       -       -       pipe
 	pf.run("postqueue", "-f")
 	pf.waitLog(regexp.QuoteMeta(id+": to=<"+aliceAddr+">") + `.*status=sent`)
 	pf.waitLog(regexp.QuoteMeta(id + ": removed"))
-	msgs = mboxMessages(t, aliceMbox)
-	if len(msgs) != 2 || !strings.Contains(msgs[1], "Subject: three\n") {
+	_, msgs = readMbox(t, aliceMbox)
+	if len(msgs) != 2 || !strings.Contains(string(msgs[1]), "Subject: three\n") {
 		t.Fatalf("after the flush alice's mbox holds %d messages, want 2 (one, three): %q", len(msgs), msgs)
 	}
 	if n := strings.Count(pf.readLog(), id+": to=<"+aliceAddr+">"); n != 2 {

@@ -355,12 +355,14 @@ func TestMutualExclusion(t *testing.T) {
 	wantLockFiles(t, dir)
 }
 
+// needPeers skips t unless the programs it runs are installed (CI installs
+// them).
 func needPeers(t *testing.T, progs ...string) {
 	t.Helper()
 	for _, p := range progs {
 		if _, err := exec.LookPath(p); err != nil {
-			pkg := map[string]string{"dotlockfile": "liblockfile-bin", "lockfile": "procmail"}[p]
-			t.Skipf("%s is not installed (Debian package %s); skipping interop with it", p, pkg)
+			pkg := map[string]string{"dotlockfile": "liblockfile-bin", "lockfile": "procmail", "unshare": "util-linux", "postfix": "postfix"}[p]
+			t.Skipf("%s is not installed (Debian package %s)", p, pkg)
 		}
 	}
 }
@@ -622,9 +624,7 @@ func needUnshare(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root: another host is simulated with a new UTS namespace (unshare --uts)")
 	}
-	if _, err := exec.LookPath("unshare"); err != nil {
-		t.Skip("unshare (util-linux) is not installed; it simulates another host")
-	}
+	needPeers(t, "unshare")
 	if out, err := exec.Command("unshare", "--uts", "sh", "-c", "hostname otherhost && hostname").CombinedOutput(); err != nil || strings.TrimSpace(string(out)) != "otherhost" {
 		t.Skipf("cannot make a UTS namespace with another hostname: %v: %s", err, out)
 	}

@@ -83,29 +83,11 @@ func TestRoundTrip(t *testing.T) {
 	}
 
 	// letterbox's reader un-quotes mboxrd itself.
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var ours [][]byte
-	rd := mbox.NewReader(f, mbox.MboxRD)
-	for {
-		e, err := rd.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(rd)
-		if err != nil {
-			t.Fatal(err)
-		}
+	entries, ours := readMbox(t, path)
+	for _, e := range entries {
 		if e.Sender != "s@example.org" || time.Since(e.Date) > time.Hour {
 			t.Fatalf("From_ line %q: sender %q, date %v", e.FromLine, e.Sender, e.Date)
 		}
-		ours = append(ours, b)
 	}
 	check("mbox.Reader", ours)
 
@@ -143,4 +125,33 @@ func TestRoundTrip(t *testing.T) {
 		got = append(got, unquoteRD(b[nl+1:len(b)-1]))
 	}
 	check("formail -s", got)
+}
+
+// readMbox reads the mbox at path with letterbox's reader (mboxrd) and
+// returns each message's entry and content.
+func readMbox(t *testing.T, path string) ([]*mbox.Entry, [][]byte) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var entries []*mbox.Entry
+	var contents [][]byte
+	rd := mbox.NewReader(f, mbox.MboxRD)
+	for {
+		e, err := rd.Next()
+		if err == io.EOF {
+			return entries, contents
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		b, err := io.ReadAll(rd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries = append(entries, e)
+		contents = append(contents, b)
+	}
 }
