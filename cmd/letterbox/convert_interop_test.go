@@ -144,8 +144,9 @@ func ldaDeliver(t *testing.T, dir, mailLocation string, msgs [][]byte) {
 	lda := filepath.Join(dir, "lda")
 	os.MkdirAll(lda, 0o755)
 	conf := writeFile(t, filepath.Join(lda, "lda.conf"), "mail_location = "+mailLocation+"\nlog_path = "+filepath.Join(lda, "lda.log")+"\nssl = no\n", 0o644)
-	os.Chmod(filepath.Dir(dir), 0o755)
-	os.Chmod(dir, 0o755)
+	if err := openPath(dir); err != nil {
+		t.Fatal(err)
+	}
 	if out, err := exec.Command("chown", "-R", "65534:65534", lda).CombinedOutput(); err != nil {
 		t.Fatalf("chown: %v: %s", err, out)
 	}

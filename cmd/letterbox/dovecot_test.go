@@ -30,8 +30,9 @@ func privateDovecot(t *testing.T, dir, mailLocation string) func(mailbox string)
 	run := filepath.Join(dir, "run")
 	os.Mkdir(run, 0o755)
 	// nobody must be able to reach the mail (t.TempDir's parent is 0700).
-	os.Chmod(filepath.Dir(dir), 0o755)
-	os.Chmod(dir, 0o755)
+	if err := openPath(dir); err != nil {
+		t.Fatal(err)
+	}
 	conf := writeFile(t, filepath.Join(dir, "dovecot.conf"), fmt.Sprintf(`base_dir = %s
 protocols =
 mail_location = %s
