@@ -100,8 +100,8 @@ func (db DB) sources() ([]string, error) {
 	}
 	for _, line := range strings.Split(string(src), "\n") {
 		line, _, _ = strings.Cut(line, "#")
-		db, rest, ok := strings.Cut(line, ":")
-		if !ok || strings.TrimSpace(db) != "passwd" {
+		database, rest, ok := strings.Cut(line, ":")
+		if !ok || strings.TrimSpace(database) != "passwd" {
 			continue
 		}
 		var out []string

@@ -9,17 +9,25 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func TestLstatMatchesFstat(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "f")
-	if err := os.WriteFile(p, []byte("abc"), 0o640); err != nil {
+// openFile makes a file holding "abc" with mode perm and opens it for
+// reading through Real; the descriptor is closed when the test ends.
+func openFile(t *testing.T, perm os.FileMode) (p string, fd int) {
+	t.Helper()
+	p = filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(p, []byte("abc"), perm); err != nil {
 		t.Fatal(err)
 	}
-	var r Real
-	fd, err := r.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	fd, err := Real{}.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.Close(fd)
+	t.Cleanup(func() { Real{}.Close(fd) })
+	return p, fd
+}
+
+func TestLstatMatchesFstat(t *testing.T) {
+	p, fd := openFile(t, 0o640)
+	var r Real
 	a, err := r.Lstat(p)
 	if err != nil {
 		t.Fatal(err)
@@ -127,16 +135,8 @@ func TestProcStartZombie(t *testing.T) {
 }
 
 func TestSetTimesAndSyncfs(t *testing.T) {
-	p := filepath.Join(t.TempDir(), "f")
-	if err := os.WriteFile(p, []byte("abc"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	p, fd := openFile(t, 0o600)
 	var r Real
-	fd, err := r.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close(fd)
 	when := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC)
 	if err := r.SetTimes(fd, when, when); err != nil {
 		t.Fatal(err)
