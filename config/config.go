@@ -16,6 +16,9 @@ import (
 	"time"
 
 	"github.com/pelletier/go-toml/v2"
+
+	"letterbox/locking"
+	"letterbox/mbox"
 )
 
 // Config is the effective configuration.
@@ -43,12 +46,12 @@ type Config struct {
 func Default() Config {
 	return Config{
 		SpoolDir:                "/var/mail",
-		MboxQuoting:             "mboxrd",
-		MboxLocks:               []string{"dotlock", "fcntl"},
-		LockTimeout:             Dur(300 * time.Second),
-		StaleLockOwn:            Dur(180 * time.Second),
-		StaleLockForeign:        Dur(1200 * time.Second),
-		LockRefresh:             Dur(30 * time.Second),
+		MboxQuoting:             mbox.MboxRD.String(),
+		MboxLocks:               slices.Clone(locking.DefaultMethods),
+		LockTimeout:             Dur(locking.DefaultTimeout),
+		StaleLockOwn:            Dur(locking.DefaultStaleOwn),
+		StaleLockForeign:        Dur(locking.DefaultStaleForeign),
+		LockRefresh:             Dur(locking.DefaultRefresh),
 		QuotaTempfail:           true,
 		StrictOwnership:         true,
 		CreateFolders:           true,
@@ -172,8 +175,6 @@ func bad(key, format string, args ...any) error {
 	return &keyError{key: key, err: fmt.Errorf(format, args...)}
 }
 
-var lockMethods = []string{"dotlock", "fcntl", "fcntl-classic", "flock"}
-
 func (c *Config) validate() error {
 	// A relative spool would be relative to wherever the MTA starts us
 	// (Postfix: its queue directory).
@@ -185,19 +186,13 @@ func (c *Config) validate() error {
 	if filepath.IsAbs(c.HomeMailbox) || slices.Contains(strings.Split(c.HomeMailbox, "/"), "..") {
 		return bad("home_mailbox", "%q is not a path below the home directory", c.HomeMailbox)
 	}
-	if !slices.Contains([]string{"mboxrd", "mboxo", "mboxcl2"}, c.MboxQuoting) {
+	// The names belong to the packages that implement them: mbox for the
+	// variants, locking for the methods.
+	if _, ok := mbox.ParseQuoting(c.MboxQuoting); !ok {
 		return bad("mbox_quoting", "%q is not one of mboxrd, mboxo, mboxcl2", c.MboxQuoting)
 	}
-	if len(c.MboxLocks) == 0 {
-		return bad("mbox_locks", "no lock method given")
-	}
-	for i, m := range c.MboxLocks {
-		if !slices.Contains(lockMethods, m) {
-			return bad("mbox_locks", "%q is not one of dotlock, fcntl, fcntl-classic, flock", m)
-		}
-		if slices.Contains(c.MboxLocks[:i], m) {
-			return bad("mbox_locks", "%q named twice", m)
-		}
+	if _, err := locking.ParseMethods(c.MboxLocks); err != nil {
+		return bad("mbox_locks", "%v", err)
 	}
 	for _, d := range []struct {
 		key string
@@ -222,6 +217,32 @@ func (c *Config) validate() error {
 		return bad("log", "%q is not one of syslog, stderr, none", c.Log)
 	}
 	return nil
+}
+
+// LockPolicy is the mailbox lock c configures, for every command that
+// takes or judges one. c must be valid (Load validates it; Default is).
+func (c Config) LockPolicy() locking.Policy {
+	m, err := locking.ParseMethods(c.MboxLocks)
+	if err != nil {
+		panic(fmt.Sprintf("config: LockPolicy of an invalid config: %v", err))
+	}
+	m.DotlockMayFail = c.DotlockMayFail
+	return locking.Policy{
+		Methods:      m,
+		Timeout:      c.LockTimeout.Duration,
+		StaleOwn:     c.StaleLockOwn.Duration,
+		StaleForeign: c.StaleLockForeign.Duration,
+		Refresh:      c.LockRefresh.Duration,
+	}
+}
+
+// Quoting is the mbox variant c writes. c must be valid.
+func (c Config) Quoting() mbox.Quoting {
+	q, ok := mbox.ParseQuoting(c.MboxQuoting)
+	if !ok {
+		panic(fmt.Sprintf("config: Quoting of an invalid config: %q", c.MboxQuoting))
+	}
+	return q
 }
 
 // lineOf returns the line of src that sets key, or 0.

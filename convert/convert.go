@@ -29,6 +29,7 @@ package convert
 import (
 	"context"
 	"fmt"
+	"io"
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
@@ -36,6 +37,7 @@ import (
 	"letterbox/internal/sys"
 	"letterbox/locking"
 	"letterbox/mbox"
+	"letterbox/safeopen"
 )
 
 // Format is a mailbox format.
@@ -74,9 +76,12 @@ type Options struct {
 	// benchmarks (DESIGN §7).
 	Fsync bool
 	// Locks and Lock are the mailbox lock deliveries take
-	// (deliver.LockConfig).
+	// (config.Config.LockPolicy).
 	Locks locking.Methods
 	Lock  locking.Options
+	// StrictOwnership refuses an mbox destination that the running user
+	// does not own, as deliver does (strict_ownership; safeopen.Owner).
+	StrictOwnership bool
 	// Progress, if set, is called after each message.
 	Progress func(Progress)
 }
@@ -194,11 +199,11 @@ type heldLock struct {
 // lock takes the delivery lock of the mbox at path and opens it (appending
 // and creating it if dst).
 func (c *converter) lock(ctx context.Context, path string, dst bool) (*heldLock, error) {
-	open := func() (int, error) {
-		if dst {
-			return openMbox(c.s, path, unix.O_APPEND, true)
-		}
-		return openMbox(c.s, path, 0, false)
+	// The source is only read; the destination is written as deliver
+	// writes a mailbox, so it must pass deliver's ownership rule too.
+	open := &safeopen.Options{Mode: safeopen.Read, Owner: -1}
+	if dst {
+		open = &safeopen.Options{Mode: safeopen.Append, Owner: safeopen.Owner(c.o.StrictOwnership)}
 	}
 	// The kernel lock needs the descriptor, and so does the conversion:
 	// with no kernel lock configured, Acquire is given none, and the
@@ -262,4 +267,9 @@ func resolve(path string) string {
 		return r
 	}
 	return path
+}
+
+// section returns a reader of the bytes [off, off+n) of fd.
+func section(s sys.Sys, fd int, off, n int64) *io.SectionReader {
+	return io.NewSectionReader(sys.ReaderAt{Sys: s, FD: fd}, off, n)
 }

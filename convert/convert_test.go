@@ -23,6 +23,7 @@ import (
 	"letterbox/locking"
 	"letterbox/maildir"
 	"letterbox/mbox"
+	"letterbox/safeopen"
 )
 
 // msg is a message of the test corpus as a writer stores it.
@@ -683,5 +684,50 @@ func TestWithoutTmpfile(t *testing.T) {
 		if !bytes.Equal(b[k], v) {
 			t.Errorf("%s differs", k)
 		}
+	}
+}
+
+// TestUnsafeDestination: convert writes an mbox destination only where
+// deliver would — never into a hard-linked file, nor, with
+// strict_ownership, into one another user owns — and leaves it untouched.
+func TestUnsafeDestination(t *testing.T) {
+	setLocal(t)
+	dir, _, md := converted(t)
+	for _, tc := range []struct {
+		name  string
+		setup func(dst string)
+		root  bool
+	}{
+		{"hard link", func(dst string) {
+			if err := os.Link(dst, dst+".stolen"); err != nil {
+				t.Fatal(err)
+			}
+		}, false},
+		{"another owner", func(dst string) {
+			if err := os.Chown(dst, 12345, 12345); err != nil {
+				t.Fatal(err)
+			}
+		}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.root && os.Geteuid() != 0 {
+				t.Skip("needs root to give the destination to another user")
+			}
+			dst := filepath.Join(dir, tc.name)
+			orig := []byte("From a@b  Mon Jan  5 00:00:00 2026\nSubject: mine\n\nkeep\n\n")
+			if err := os.WriteFile(dst, orig, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			tc.setup(dst)
+			o := testOptions()
+			o.StrictOwnership = true
+			_, err := Run(context.Background(), md, dst, o)
+			if !errors.Is(err, safeopen.ErrUnsafe) {
+				t.Fatalf("convert into %s: %v, want an unsafe-mailbox refusal", tc.name, err)
+			}
+			if got, _ := os.ReadFile(dst); !bytes.Equal(got, orig) {
+				t.Fatalf("destination changed:\n%s", got)
+			}
+		})
 	}
 }

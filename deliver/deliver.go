@@ -6,17 +6,15 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"letterbox/config"
 	"letterbox/internal/status"
 	"letterbox/internal/sys"
 	"letterbox/locking"
 	"letterbox/mbox"
+	"letterbox/safeopen"
 )
 
 // Request is one delivery: where the message comes from, the envelope as
@@ -110,10 +108,7 @@ func Deliver(ctx context.Context, r Request) (Result, error) {
 		return res, err
 	}
 
-	q, ok := mbox.ParseQuoting(r.Config.MboxQuoting)
-	if !ok {
-		return res, status.Temp("4.3.5", fmt.Errorf("mbox_quoting %q", r.Config.MboxQuoting))
-	}
+	q := r.Config.Quoting()
 	if r.Config.StripMboxPrivateHeaders || q == mbox.MboxCL2 {
 		content = StripPrivate(content)
 	}
@@ -140,14 +135,11 @@ func Deliver(ctx context.Context, r Request) (Result, error) {
 		return res, err
 	}
 
-	methods, opts, err := LockConfig(r.Config, r.Sys, r.Log)
+	pol := r.Config.LockPolicy()
+	lk, err := locking.Acquire(ctx, r.Mailbox, pol.Methods, pol.Options(r.Sys, r.Log),
+		&safeopen.Options{Mode: safeopen.Append, Owner: safeopen.Owner(r.Config.StrictOwnership)})
 	if err != nil {
-		return res, status.Temp("4.3.5", err)
-	}
-	uid := requiredOwner(r.Config)
-	lk, err := locking.Acquire(ctx, r.Mailbox, methods, opts, func() (int, error) { return openMbox(r.Sys, r.Mailbox, uid) })
-	if err != nil {
-		return res, lockStatus(r.Config, r.Mailbox, err)
+		return res, status.Of(err, r.Mailbox, r.Config.QuotaTempfail)
 	}
 	n, err := appendLocked(ctx, r, lk, env, header, content, q, size)
 	switch rerr := lk.Release(); {
@@ -170,29 +162,15 @@ func Deliver(ctx context.Context, r Request) (Result, error) {
 	return res, err
 }
 
-// requiredOwner is the uid a mailbox must belong to, or -1 for any: the
-// delivering user with strict_ownership, and root always when running as
-// root, whatever strict_ownership says. Root writing into a file a user
-// controls is how a planted link or a swapped file becomes a root exploit
-// (postfix-dovecot.md §A.3); root delivers for a user only after switching
-// to that user (DESIGN §3).
-func requiredOwner(c config.Config) int {
-	euid := os.Geteuid()
-	if c.StrictOwnership || euid == 0 {
-		return euid
-	}
-	return -1
-}
-
 // appendLocked runs the append transaction on the locked mailbox.
 func appendLocked(ctx context.Context, r Request, lk *locking.Lock, env Envelope, header []byte, content io.Reader, q mbox.Quoting, size int64) (int64, error) {
 	fd := lk.FD()
-	st, err := recheck(r.Sys, fd, r.Mailbox)
+	st, err := safeopen.Recheck(r.Sys, fd, r.Mailbox)
 	if err != nil {
-		return 0, classify(r.Config, r.Mailbox, err)
+		return 0, status.Of(err, r.Mailbox, r.Config.QuotaTempfail)
 	}
 	if lim := r.Config.MailboxSizeLimit; lim > 0 && st.Size+size > lim {
-		return 0, sizeError(r.Config, fmt.Errorf("%s: mailbox of %d bytes plus message of %d exceeds mailbox_size_limit %d", r.Mailbox, st.Size, size, lim))
+		return 0, status.Size(r.Config.QuotaTempfail, fmt.Errorf("%s: mailbox of %d bytes plus message of %d exceeds mailbox_size_limit %d", r.Mailbox, st.Size, size, lim))
 	}
 	// A lock lost while writing stops the writes at once.
 	ctx, cancel := context.WithCancel(ctx)
@@ -213,7 +191,7 @@ func appendLocked(ctx context.Context, r Request, lk *locking.Lock, env Envelope
 		if lerr := lk.Check(); lerr != nil && errors.Is(err, context.Canceled) {
 			err = lerr
 		}
-		return 0, classify(r.Config, r.Mailbox, err)
+		return 0, status.Of(err, r.Mailbox, r.Config.QuotaTempfail)
 	}
 	return n, nil
 }
@@ -237,62 +215,7 @@ func envelopeHeader(env Envelope) []byte {
 // messageLimit checks message_size_limit before anything is written.
 func messageLimit(c config.Config, size int64) error {
 	if lim := c.MessageSizeLimit; lim > 0 && size > lim {
-		return sizeError(c, fmt.Errorf("message of %d bytes exceeds message_size_limit %d", size, lim))
+		return status.Size(c.QuotaTempfail, fmt.Errorf("message of %d bytes exceeds message_size_limit %d", size, lim))
 	}
 	return nil
-}
-
-// sizeError is a size-limit failure: 4.2.2 and a retry by default, 5.2.2 and
-// EX_CANTCREAT when quota_tempfail is off.
-func sizeError(c config.Config, err error) error {
-	if c.QuotaTempfail {
-		return status.Temp("4.2.2", err)
-	}
-	return status.Perm("5.2.2", status.CantCreat, err)
-}
-
-// lockStatus maps a failure to lock or open the mailbox to its status.
-func lockStatus(c config.Config, mailbox string, err error) error {
-	if se := WaitStatus(mailbox, err); se != nil {
-		return se
-	}
-	return classify(c, mailbox, err)
-}
-
-// WaitStatus is the status of a wait for the mailbox lock that ended
-// without it: 4.2.0 when the lock stayed busy until the deadline or the
-// wait was interrupted (a signal). For any other error it returns nil, and
-// the caller decides.
-func WaitStatus(mailbox string, err error) *status.Error {
-	var busy *locking.BusyError
-	switch {
-	case errors.As(err, &busy):
-		return status.Temp("4.2.0", err)
-	case errors.Is(err, context.Canceled):
-		return status.Temp("4.2.0", fmt.Errorf("%s: interrupted while waiting for the lock", mailbox))
-	}
-	return nil
-}
-
-// classify maps an error to its status: everything that is not certainly
-// permanent is temporary (DESIGN §2.1). A full disk, EIO, a lost lock, an
-// unsafe mailbox: 4.x.x, exit 75. A quota or file-size limit: the size
-// policy.
-func classify(c config.Config, mailbox string, err error) error {
-	var se *status.Error
-	switch {
-	case errors.As(err, &se):
-		return se
-	case errors.Is(err, unix.EDQUOT), errors.Is(err, unix.EFBIG):
-		return sizeError(c, fmt.Errorf("%s: %w", mailbox, err))
-	case errors.Is(err, unix.ENOSPC):
-		return status.Temp("4.3.1", fmt.Errorf("%s: %w", mailbox, err))
-	case errors.Is(err, locking.ErrLost):
-		return status.Temp("4.2.0", err)
-	case errors.Is(err, context.Canceled):
-		return status.Temp("4.2.0", fmt.Errorf("%s: delivery interrupted; undone", mailbox))
-	case errors.Is(err, errUnsafe):
-		return status.Temp("4.2.0", err)
-	}
-	return status.Temp("4.2.0", fmt.Errorf("%s: %w", mailbox, err))
 }

@@ -12,6 +12,7 @@ import (
 	"letterbox/internal/status"
 	"letterbox/internal/sys"
 	"letterbox/maildir"
+	"letterbox/safeopen"
 )
 
 // deliverMaildir stores the message in the Maildir r.Mailbox, or in its
@@ -24,7 +25,7 @@ func deliverMaildir(r Request, sp *Spool, scan Scan, header []byte, content io.R
 	// created on first delivery when create_folders allows, as Postfix does
 	// for home_mailbox = Maildir/. One named without must already exist.
 	if err := maildir.Make(r.Sys, root, strings.HasSuffix(r.Mailbox, "/") && r.Config.CreateFolders); err != nil {
-		return 0, "", classify(r.Config, root, err)
+		return 0, "", status.Of(err, root, r.Config.QuotaTempfail)
 	}
 	if r.Folder != "" {
 		dir, err := FolderDir(r.Folder)
@@ -36,14 +37,14 @@ func deliverMaildir(r Request, sp *Spool, scan Scan, header []byte, content io.R
 			// As dovecot-lda does: INBOX rather than a bounce.
 			r.Log.Warn("folder does not exist and create_folders is off; delivering to INBOX", "folder", r.Folder, "maildir", root)
 		case err != nil:
-			return 0, "", classify(r.Config, root, err)
+			return 0, "", status.Of(err, root, r.Config.QuotaTempfail)
 		default:
 			root = filepath.Join(root, dir)
 		}
 	}
-	if uid := requiredOwner(r.Config); uid >= 0 {
+	if uid := safeopen.Owner(r.Config.StrictOwnership); uid >= 0 {
 		if err := checkOwner(r.Sys, root, uid); err != nil {
-			return 0, "", classify(r.Config, root, err)
+			return 0, "", status.Of(err, root, r.Config.QuotaTempfail)
 		}
 	}
 	if r.Config.StripMboxPrivateHeaders {
@@ -66,7 +67,7 @@ func deliverMaildir(r Request, sp *Spool, scan Scan, header []byte, content io.R
 	path, err := maildir.Deliver(r.Sys, root, io.MultiReader(strings.NewReader(string(header)), content), size,
 		maildir.Options{Host: id.Host, Pid: id.Pid, Now: r.Now(), Fsync: r.Config.Fsync})
 	if err != nil {
-		return 0, "", classify(r.Config, root, err)
+		return 0, "", status.Of(err, root, r.Config.QuotaTempfail)
 	}
 	return size, path, nil
 }
@@ -81,7 +82,7 @@ func checkOwner(s sys.Sys, root string, uid int) error {
 		return fmt.Errorf("lstat %s: %w", dir, err)
 	}
 	if int(st.Uid) != uid {
-		return fmt.Errorf("%s: %w: owned by uid %d, not %d", dir, errUnsafe, st.Uid, uid)
+		return fmt.Errorf("%s: %w: owned by uid %d, not %d", dir, safeopen.ErrUnsafe, st.Uid, uid)
 	}
 	return nil
 }

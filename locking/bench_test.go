@@ -33,7 +33,7 @@ func BenchmarkLock(b *testing.B) {
 	}
 	methods := Methods{Dotlock: true, Kernel: []sys.LockKind{sys.OFD}}
 	for b.Loop() {
-		l, err := Acquire(context.Background(), m, methods, Options{}, openRW(m))
+		l, err := Acquire(context.Background(), m, methods, Options{}, openRW)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -59,7 +59,7 @@ func BenchmarkLockContended4(b *testing.B) {
 		go func() {
 			defer wg.Done()
 			for range work {
-				l, err := Acquire(context.Background(), m, methods, Options{}, openRW(m))
+				l, err := Acquire(context.Background(), m, methods, Options{}, openRW)
 				if err != nil {
 					b.Error(err)
 					return

@@ -95,7 +95,7 @@ func (a *acquirer) run() (*Dotlock, error) {
 	absent := 0
 	for attempt := 0; ; attempt++ {
 		if err := a.ctx.Err(); err != nil {
-			return nil, err
+			return nil, &InterruptedError{Mailbox: a.mailbox, Err: err}
 		}
 		if err := a.prepare(attempt); err != nil {
 			if !transient(err) {
@@ -284,10 +284,11 @@ func (a *acquirer) cleanup() {
 	}
 }
 
-// busy is the error for a wait that ended: ctx's, or a *BusyError.
+// busy is the error for a wait that ended: an *InterruptedError when ctx
+// ended it, else a *BusyError.
 func (a *acquirer) busy() error {
 	if err := a.ctx.Err(); err != nil {
-		return err
+		return &InterruptedError{Mailbox: a.mailbox, Err: err}
 	}
 	return &BusyError{Lock: a.lock, Waited: a.s.Now().Sub(a.start), Holder: a.holder, Cause: a.cause}
 }

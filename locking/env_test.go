@@ -87,7 +87,7 @@ func (e *env) mustAcquire(o Options) *Dotlock {
 // mustLock takes the combined lock: dot-lock and OFD lock on M.
 func (e *env) mustLock(o Options) *Lock {
 	e.t.Helper()
-	l, err := Acquire(context.Background(), e.mbox, Methods{Dotlock: true, Kernel: []sys.LockKind{sys.OFD}}, o, openRW(e.mbox))
+	l, err := Acquire(context.Background(), e.mbox, Methods{Dotlock: true, Kernel: []sys.LockKind{sys.OFD}}, o, openRW)
 	if err != nil {
 		e.t.Fatalf("acquire: %v", err)
 	}

@@ -1,14 +1,7 @@
 package locking
 
-import (
-	"golang.org/x/sys/unix"
+import "letterbox/safeopen"
 
-	"letterbox/internal/sys"
-)
-
-// openRW is an Opener for an existing mailbox.
-func openRW(path string) Opener {
-	return func() (int, error) {
-		return sys.Real{}.Open(path, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	}
-}
+// openRW opens an existing mailbox for the kernel lock, as "letterbox lock"
+// does.
+var openRW = &safeopen.Options{Mode: safeopen.Read, Owner: -1}

@@ -5,76 +5,18 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strings"
 	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"letterbox/internal/sys"
+	"letterbox/safeopen"
 )
 
-// Methods says which locks guard a mailbox.
-type Methods struct {
-	Dotlock bool
-	Kernel  []sys.LockKind
-	// DotlockMayFail continues with the kernel locks alone when the lock
-	// directory may not be written (EACCES, EPERM, EROFS), as Postfix's
-	// "dotlock may fail" does; otherwise that is an error.
-	DotlockMayFail bool
-}
-
-// ParseMethods reads the names of DESIGN §7's mbox_locks: "dotlock",
-// "fcntl" (an OFD lock), "fcntl-classic" (a per-process POSIX lock) and
-// "flock".
-func ParseMethods(names []string) (Methods, error) {
-	var m Methods
-	seen := map[string]bool{}
-	for _, n := range names {
-		if seen[n] {
-			return m, fmt.Errorf("lock method %q named twice", n)
-		}
-		seen[n] = true
-		switch n {
-		case "dotlock":
-			m.Dotlock = true
-		case "fcntl":
-			m.Kernel = append(m.Kernel, sys.OFD)
-		case "fcntl-classic":
-			m.Kernel = append(m.Kernel, sys.POSIX)
-		case "flock":
-			m.Kernel = append(m.Kernel, sys.Flock)
-		default:
-			return m, fmt.Errorf("unknown lock method %q (want dotlock, fcntl, fcntl-classic or flock)", n)
-		}
-	}
-	if seen["fcntl"] && seen["fcntl-classic"] {
-		return m, errors.New("lock methods fcntl and fcntl-classic exclude each other")
-	}
-	if !m.Dotlock && len(m.Kernel) == 0 {
-		return m, errors.New("no lock method given")
-	}
-	return m, nil
-}
-
-func (m Methods) String() string {
-	var s []string
-	if m.Dotlock {
-		s = append(s, "dotlock")
-	}
-	for _, k := range m.Kernel {
-		s = append(s, k.String())
-	}
-	return strings.Join(s, ",")
-}
-
-// Opener opens the mailbox for the kernel locks, after the dot-lock is held.
-// It returns -1 and no error when there is no file to lock. The Lock owns the
-// descriptor it returns and closes it on release.
-type Opener func() (fd int, err error)
-
 // Lock is a mailbox held under all of its methods: the dot-lock, refreshed in
-// the background, and kernel locks on the descriptor Opener returned.
+// the background, and kernel locks on the mailbox file, opened by
+// safeopen.Open once the dot-lock is held.
 type Lock struct {
 	o     Options
 	path  string
@@ -100,10 +42,17 @@ type Lock struct {
 // against peers that lock in either order (mutt: fcntl first; procmail,
 // Postfix: dot-lock first).
 //
-// Errors are those of AcquireDotlock, the Opener's, and a *BusyError when a
-// kernel lock stays taken. On success the caller owes Release; it should call
-// Check before it commits (fsync) and watch Lost while it writes.
-func Acquire(ctx context.Context, mailbox string, m Methods, o Options, open Opener) (*Lock, error) {
+// With open set, the mailbox is opened under the dot-lock by safeopen.Open
+// with those options, and the Lock owns the descriptor (FD); a mailbox
+// that does not exist, when open does not create it, gives FD -1: there is
+// nothing to lock, and the dot-lock alone keeps deliveries out. Without
+// open nothing is opened, and kernel methods are ignored.
+//
+// Errors are those of AcquireDotlock, safeopen.Open's, and a *BusyError
+// when a kernel lock stays taken. On success the caller owes Release; it
+// should call Check before it commits (fsync) and watch Lost while it
+// writes.
+func Acquire(ctx context.Context, mailbox string, m Methods, o Options, open *safeopen.Options) (*Lock, error) {
 	o = o.withDefaults()
 	s := o.Sys
 	start := s.Now()
@@ -142,8 +91,8 @@ func Acquire(ctx context.Context, mailbox string, m Methods, o Options, open Ope
 		}
 		l := &Lock{o: o, path: mailbox, dot: dot, fd: -1, lost: make(chan struct{})}
 		if open != nil {
-			fd, err := open()
-			if err != nil {
+			fd, err := safeopen.Open(s, mailbox, *open)
+			if err != nil && !(errors.Is(err, unix.ENOENT) && open.Mode != safeopen.Append) {
 				l.release()
 				return nil, err
 			}
@@ -182,7 +131,7 @@ func Acquire(ctx context.Context, mailbox string, m Methods, o Options, open Ope
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return nil, ctx.Err()
+			return nil, &InterruptedError{Mailbox: mailbox, Err: ctx.Err()}
 		}
 	}
 }
@@ -217,7 +166,7 @@ func (l *Lock) kernelLock(kinds []sys.LockKind) (taken bool, err error) {
 	return false, nil
 }
 
-// FD returns the descriptor from the Opener, or -1.
+// FD returns the descriptor of the open mailbox, or -1.
 func (l *Lock) FD() int { return l.fd }
 
 // Lost is closed when the lock is found lost while held; Check then returns

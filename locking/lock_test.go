@@ -12,6 +12,7 @@ import (
 
 	"letterbox/internal/sys"
 	"letterbox/internal/sys/faulty"
+	"letterbox/safeopen"
 )
 
 func TestParseMethods(t *testing.T) {
@@ -51,7 +52,7 @@ func TestAcquireKernelLockBusy(t *testing.T) {
 	f := e.sys()
 	o := e.opts(f)
 	o.Timeout = 300 * time.Millisecond
-	_, err = Acquire(context.Background(), e.mbox, Methods{Dotlock: true, Kernel: []sys.LockKind{sys.OFD}}, o, openRW(e.mbox))
+	_, err = Acquire(context.Background(), e.mbox, Methods{Dotlock: true, Kernel: []sys.LockKind{sys.OFD}}, o, openRW)
 	be := mustBusy(t, err)
 	if be.Holder == "" {
 		t.Fatal("busy error does not say what holds the mailbox")
@@ -67,7 +68,7 @@ func TestAcquireKernelLockBusy(t *testing.T) {
 		(sys.Real{}).SetLock(fd, sys.OFD, false)
 	}()
 	o.Timeout = 2 * time.Second
-	l, err := Acquire(context.Background(), e.mbox, Methods{Dotlock: true, Kernel: []sys.LockKind{sys.OFD}}, o, openRW(e.mbox))
+	l, err := Acquire(context.Background(), e.mbox, Methods{Dotlock: true, Kernel: []sys.LockKind{sys.OFD}}, o, openRW)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,7 +87,7 @@ func TestAcquireNoLockManager(t *testing.T) {
 	e := newEnv(t)
 	f := e.sys()
 	f.Add(&faulty.Rule{Op: faulty.SetLock, Err: unix.ENOLCK})
-	_, err := Acquire(context.Background(), e.mbox, Methods{Dotlock: true, Kernel: []sys.LockKind{sys.OFD}}, e.opts(f), openRW(e.mbox))
+	_, err := Acquire(context.Background(), e.mbox, Methods{Dotlock: true, Kernel: []sys.LockKind{sys.OFD}}, e.opts(f), openRW)
 	if !errors.Is(err, unix.ENOLCK) || isBusy(err) {
 		t.Fatalf("got %v", err)
 	}
@@ -99,11 +100,11 @@ func TestDotlockMayFail(t *testing.T) {
 	f := e.sys()
 	f.Add(&faulty.Rule{Op: faulty.Open, Path: "M.lock.*", Err: unix.EACCES})
 	m := Methods{Dotlock: true, Kernel: []sys.LockKind{sys.OFD}}
-	if _, err := Acquire(context.Background(), e.mbox, m, e.opts(f), openRW(e.mbox)); !errors.Is(err, unix.EACCES) {
+	if _, err := Acquire(context.Background(), e.mbox, m, e.opts(f), openRW); !errors.Is(err, unix.EACCES) {
 		t.Fatalf("without dotlock_may_fail: %v", err)
 	}
 	m.DotlockMayFail = true
-	l, err := Acquire(context.Background(), e.mbox, m, e.opts(f), openRW(e.mbox))
+	l, err := Acquire(context.Background(), e.mbox, m, e.opts(f), openRW)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,14 +115,34 @@ func TestDotlockMayFail(t *testing.T) {
 	e.only()
 }
 
-// An Opener error releases the dot-lock and is returned as it is.
-func TestAcquireOpenerError(t *testing.T) {
+// A mailbox that safeopen refuses (here a FIFO) releases the dot-lock, and
+// the refusal is returned as it is.
+func TestAcquireUnsafeMailbox(t *testing.T) {
 	e := newEnv(t)
-	boom := errors.New("unsafe mailbox")
-	_, err := Acquire(context.Background(), e.mbox, Methods{Dotlock: true, Kernel: []sys.LockKind{sys.OFD}}, e.opts(e.sys()), func() (int, error) { return -1, boom })
-	if err != boom {
-		t.Fatalf("got %v", err)
+	os.Remove(e.mbox)
+	if err := unix.Mkfifo(e.mbox, 0o600); err != nil {
+		t.Fatal(err)
 	}
+	_, err := Acquire(context.Background(), e.mbox, Methods{Dotlock: true, Kernel: []sys.LockKind{sys.OFD}}, e.opts(e.sys()), openRW)
+	if !errors.Is(err, safeopen.ErrUnsafe) {
+		t.Fatalf("got %v, want ErrUnsafe", err)
+	}
+	e.only()
+}
+
+// A mailbox that does not exist yet has nothing to kernel-lock: the lock
+// is the dot-lock alone, with no descriptor.
+func TestAcquireMissingMailbox(t *testing.T) {
+	e := newEnv(t)
+	os.Remove(e.mbox)
+	l, err := Acquire(context.Background(), e.mbox, Methods{Dotlock: true, Kernel: []sys.LockKind{sys.OFD}}, e.opts(e.sys()), openRW)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.FD() != -1 {
+		t.Errorf("FD = %d, want -1", l.FD())
+	}
+	l.Release()
 	e.only()
 }
 
@@ -239,12 +260,12 @@ func TestTryOnce(t *testing.T) {
 	o := e.opts(e.sys())
 	o.Timeout = time.Nanosecond
 	m := Methods{Dotlock: true, Kernel: []sys.LockKind{sys.OFD}}
-	l, err := Acquire(context.Background(), e.mbox, m, o, openRW(e.mbox))
+	l, err := Acquire(context.Background(), e.mbox, m, o, openRW)
 	if err != nil {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	_, err = Acquire(context.Background(), e.mbox, m, o, openRW(e.mbox))
+	_, err = Acquire(context.Background(), e.mbox, m, o, openRW)
 	mustBusy(t, err)
 	if time.Since(start) > 100*time.Millisecond {
 		t.Fatalf("tried for %s", time.Since(start))

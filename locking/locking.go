@@ -23,7 +23,8 @@ import (
 	"letterbox/internal/sys"
 )
 
-// Options configures a lock. The zero value is the default of DESIGN §7.
+// Options configures a lock. The zero value is the default policy
+// (DefaultPolicy); Policy.Options fills it from the configuration.
 type Options struct {
 	Sys sys.Sys // nil: sys.Real
 
@@ -40,16 +41,16 @@ func (o Options) withDefaults() Options {
 		o.Sys = sys.Real{}
 	}
 	if o.Timeout <= 0 {
-		o.Timeout = 300 * time.Second
+		o.Timeout = DefaultTimeout
 	}
 	if o.StaleOwn <= 0 {
-		o.StaleOwn = 180 * time.Second
+		o.StaleOwn = DefaultStaleOwn
 	}
 	if o.StaleForeign <= 0 {
-		o.StaleForeign = 1200 * time.Second
+		o.StaleForeign = DefaultStaleForeign
 	}
 	if o.Refresh <= 0 {
-		o.Refresh = 30 * time.Second
+		o.Refresh = DefaultRefresh
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.DiscardHandler)
@@ -98,6 +99,20 @@ func (e *BusyError) Error() string {
 }
 
 func (e *BusyError) Unwrap() error { return e.Cause }
+
+// InterruptedError reports that a wait for the lock was ended by its
+// context (a signal, a shutdown) before the lock was had. It is also
+// context.Canceled (or DeadlineExceeded): errors.Is sees the cause.
+type InterruptedError struct {
+	Mailbox string
+	Err     error // the context's error
+}
+
+func (e *InterruptedError) Error() string {
+	return e.Mailbox + ": interrupted while waiting for the lock"
+}
+
+func (e *InterruptedError) Unwrap() error { return e.Err }
 
 // transient reports whether err may go away by itself, so that acquiring
 // should retry within the deadline rather than fail (nfs-locking.md §10.0;

@@ -717,7 +717,7 @@ func row26(t *testing.T, e *env) {
 	}
 	l.Release()
 
-	p, err := Acquire(context.Background(), e.mbox, Methods{Kernel: []sys.LockKind{sys.POSIX}}, e.opts(e.sys()), openRW(e.mbox))
+	p, err := Acquire(context.Background(), e.mbox, Methods{Kernel: []sys.LockKind{sys.POSIX}}, e.opts(e.sys()), openRW)
 	if err != nil {
 		t.Fatal(err)
 	}

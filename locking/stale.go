@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"letterbox/internal/sys"
+	"letterbox/safeopen"
 )
 
 // verdict is the outcome of looking at someone else's lock.
@@ -38,9 +39,9 @@ func (a *acquirer) evaluate(s1 sys.Stat) verdict {
 
 	if own && o.sameMachine(a.me) {
 		// Row 14 and 20: a pid means something only on its own machine, and
-		// only together with its start time (pids are reused).
-		start, err := a.s.ProcStart(o.pid)
-		if err == nil && start == o.start || err != nil && !errors.Is(err, unix.ENOENT) {
+		// only together with its start time (pids are reused). A holder
+		// that cannot be asked is taken for alive.
+		if alive, err := holderAlive(a.s, o); alive || err != nil {
 			a.nextCheck = now.Add(min(time.Second, a.o.Refresh))
 			return live
 		}
@@ -63,10 +64,7 @@ func (a *acquirer) evaluate(s1 sys.Stat) verdict {
 		return a.breakLock(s2, o, own)
 	}
 
-	threshold := a.o.StaleForeign
-	if own {
-		threshold = a.o.StaleOwn
-	}
+	threshold := a.o.staleAfter(own)
 	srv, err := a.serverNow()
 	if err != nil {
 		a.cause = err
@@ -80,7 +78,7 @@ func (a *acquirer) evaluate(s1 sys.Stat) verdict {
 		a.nextCheck = now.Add(min(threshold-age, a.o.confirm()))
 		return live
 	}
-	if a.kernelLocked() {
+	if kernelLocked(a.s, a.mailbox) {
 		// Dovecot's rule: a dot-lock whose mailbox is kernel-locked is in
 		// use, however old it looks.
 		a.o.Log.Info("old lock kept: the mailbox is kernel-locked", "lock", a.lock, "age", age.Round(time.Second))
@@ -223,16 +221,17 @@ func ownLeftover(rest string) bool {
 }
 
 // kernelLocked reports whether someone holds a kernel lock on the mailbox.
-// It opens the mailbox with a new open file description and asks with
-// F_OFD_GETLK, which sees both OFD and classic fcntl locks; closing it cannot
-// drop a lock this process holds, because letterbox takes OFD locks.
-func (a *acquirer) kernelLocked() bool {
-	fd, err := a.s.Open(a.mailbox, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+// It opens the mailbox with a new open file description (through safeopen,
+// so a planted symlink or FIFO is never opened) and asks with F_OFD_GETLK,
+// which sees both OFD and classic fcntl locks; closing it cannot drop a lock
+// this process holds, because letterbox takes OFD locks.
+func kernelLocked(s sys.Sys, mailbox string) bool {
+	fd, err := safeopen.Open(s, mailbox, safeopen.Options{Mode: safeopen.Probe, Owner: -1})
 	if err != nil {
 		return false
 	}
-	defer a.s.Close(fd)
-	held, err := a.s.LockHolder(fd)
+	defer s.Close(fd)
+	held, err := s.LockHolder(fd)
 	return err == nil && held
 }
 

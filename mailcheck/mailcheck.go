@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"letterbox/internal/sys"
+	"letterbox/locking"
 )
 
 // Report is what Check found.
@@ -83,11 +84,9 @@ type Lock struct {
 // Options tune Check.
 type Options struct {
 	Sys sys.Sys // nil: sys.Real
-	// StaleOwn and StaleForeign are the ages at which a lock file of
-	// letterbox's from another machine, and one of another program, are
-	// stale: the config's stale_lock_own and stale_lock_foreign. Zero: the
-	// defaults 180s and 1200s.
-	StaleOwn, StaleForeign time.Duration
+	// Lock is the lock policy a stale lock is judged by (stale_lock_own,
+	// stale_lock_foreign); the zero value is locking's default.
+	Lock locking.Options
 	// TmpAge is the age past which a file in a Maildir's tmp/ is stray
 	// (the Maildir spec's 36 hours when zero).
 	TmpAge time.Duration
@@ -96,12 +95,6 @@ type Options struct {
 func (o Options) withDefaults() Options {
 	if o.Sys == nil {
 		o.Sys = sys.Real{}
-	}
-	if o.StaleOwn == 0 {
-		o.StaleOwn = 180 * time.Second
-	}
-	if o.StaleForeign == 0 {
-		o.StaleForeign = 1200 * time.Second
 	}
 	if o.TmpAge == 0 {
 		o.TmpAge = 36 * time.Hour

@@ -32,9 +32,8 @@ func runCheck(e *env, args []string) error {
 		return status.Temp("4.3.5", err)
 	}
 	r, err := mailcheck.Check(fs.Arg(0), mailcheck.Options{
-		Sys:          sys.Real{},
-		StaleOwn:     cfg.StaleLockOwn.Duration,
-		StaleForeign: cfg.StaleLockForeign.Duration,
+		Sys:  sys.Real{},
+		Lock: cfg.LockPolicy().Options(sys.Real{}, nil),
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "letterbox check: %v\n", err)

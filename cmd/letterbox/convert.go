@@ -14,7 +14,6 @@ import (
 
 	"letterbox/config"
 	"letterbox/convert"
-	"letterbox/deliver"
 	"letterbox/internal/status"
 	"letterbox/internal/sys"
 	"letterbox/mbox"
@@ -59,10 +58,9 @@ func runConvert(e *env, args []string) error {
 	if err != nil {
 		return status.Temp("4.3.5", err)
 	}
-	o.Sys, o.Verify, o.Fsync = sys.Real{}, *verify, cfg.Fsync
-	if o.Locks, o.Lock, err = deliver.LockConfig(cfg, o.Sys, e.logger(cfg.Log)); err != nil {
-		return status.Temp("4.3.5", fmt.Errorf("mbox_locks: %w", err))
-	}
+	o.Sys, o.Verify, o.Fsync, o.StrictOwnership = sys.Real{}, *verify, cfg.Fsync, cfg.StrictOwnership
+	pol := cfg.LockPolicy()
+	o.Locks, o.Lock = pol.Methods, pol.Options(o.Sys, e.logger(cfg.Log))
 
 	// SIGINT, SIGTERM and SIGHUP end the run between messages; an mbox
 	// append under way is rolled back.
@@ -89,7 +87,7 @@ func runConvert(e *env, args []string) error {
 	case errors.As(err, &pe):
 		return bad("%v", pe)
 	case errors.As(err, &le):
-		return lockError(le.Mailbox, le.Err)
+		return status.Of(le.Err, le.Mailbox, cfg.QuotaTempfail)
 	case ctx.Err() != nil:
 		return status.Temp("4.3.0", fmt.Errorf("convert interrupted: %w; run it again to go on", err))
 	default:

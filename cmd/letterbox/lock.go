@@ -16,10 +16,10 @@ import (
 	"golang.org/x/sys/unix"
 
 	"letterbox/config"
-	"letterbox/deliver"
 	"letterbox/internal/status"
 	"letterbox/internal/sys"
 	"letterbox/locking"
+	"letterbox/safeopen"
 )
 
 // lockSynopsis is the usage line of "letterbox lock".
@@ -68,17 +68,15 @@ func runLock(e *env, args []string) error {
 	if err != nil {
 		return status.Temp("4.3.5", err)
 	}
+	pol := cfg.LockPolicy()
 	if *locks != "" {
-		cfg.MboxLocks = strings.Split(*locks, ",")
+		if pol.Methods, err = locking.ParseMethods(strings.Split(*locks, ",")); err != nil {
+			return bad("--locks: %v", err)
+		}
+		pol.Methods.DotlockMayFail = cfg.DotlockMayFail
 	}
 	log := e.logger(cfg.Log)
-	methods, opts, err := deliver.LockConfig(cfg, sys.Real{}, log)
-	switch {
-	case err != nil && *locks != "":
-		return bad("--locks: %v", err)
-	case err != nil:
-		return status.Temp("4.3.5", fmt.Errorf("mbox_locks: %w", err))
-	}
+	methods, opts := pol.Methods, pol.Options(sys.Real{}, log)
 	fs.Visit(func(f *flag.Flag) {
 		if f.Name == "timeout" {
 			// --timeout 0 tries once, as dotlockfile -r 0 and lockfile -r 0
@@ -129,13 +127,16 @@ func runLock(e *env, args []string) error {
 			}
 		}
 	}()
-	var opener locking.Opener
+	// The mailbox is opened to carry the kernel lock; one that does not
+	// exist yet has nothing to lock, and the dot-lock alone keeps
+	// deliveries out.
+	var open *safeopen.Options
 	if len(methods.Kernel) > 0 {
-		opener = func() (int, error) { return openForLock(opts.Sys, mailbox) }
+		open = &safeopen.Options{Mode: safeopen.Read, Owner: -1}
 	}
-	lk, err := locking.Acquire(ctx, mailbox, methods, opts, opener)
+	lk, err := locking.Acquire(ctx, mailbox, methods, opts, open)
 	if err != nil {
-		return lockError(mailbox, err)
+		return status.Of(err, mailbox, cfg.QuotaTempfail)
 	}
 
 	// syscall.ForkExec rather than os/exec: os.StartProcess forks a probe
@@ -198,43 +199,4 @@ func runLock(e *env, args []string) error {
 		return exitStatus(128 + int(ws.Signal()))
 	}
 	return exitStatus(ws.ExitStatus())
-}
-
-// openForLock opens the mailbox so that it can carry the kernel lock:
-// read-write (an exclusive fcntl lock on NFS needs it), never following a
-// symlink, never blocking on a FIFO. A mailbox that does not exist yet has
-// nothing to lock; the dot-lock alone then keeps deliveries out.
-func openForLock(s sys.Sys, path string) (int, error) {
-	fd, err := s.Open(path, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if errors.Is(err, unix.ENOENT) {
-		return -1, nil
-	}
-	if errors.Is(err, unix.ELOOP) {
-		return -1, fmt.Errorf("open %s: is a symlink", path)
-	}
-	if err != nil {
-		return -1, fmt.Errorf("open %s: %w", path, err)
-	}
-	st, err := s.Fstat(fd)
-	if err == nil && st.Mode&unix.S_IFMT != unix.S_IFREG {
-		err = fmt.Errorf("%s is not a regular file", path)
-	}
-	if err != nil {
-		s.Close(fd)
-		return -1, err
-	}
-	return fd, nil
-}
-
-// lockError turns a failure to acquire into the status line: every one of
-// them is temporary for mail (DESIGN §2.1), with 4.2.0 when the lock is busy
-// and 4.3.0 when it cannot be made here at all.
-func lockError(mailbox string, err error) error {
-	if se := deliver.WaitStatus(mailbox, err); se != nil {
-		return se
-	}
-	if errors.Is(err, locking.ErrNotLockFile) {
-		return status.Temp("4.2.0", err)
-	}
-	return status.Temp("4.3.0", fmt.Errorf("cannot lock %s: %w", mailbox, err))
 }
