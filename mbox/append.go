@@ -28,7 +28,7 @@ const bufSize = 256 << 10
 type Options struct {
 	Quoting Quoting
 	// Fsync makes the append durable before Append returns. Off only for
-	// benchmarks (DESIGN §7).
+	// benchmarks (docs/design.md §7).
 	Fsync bool
 	// Check is called after the data is written and synced, and returns
 	// an error if the mailbox lock is no longer provably held; Append then
@@ -56,79 +56,139 @@ func (e *AppendError) Error() string {
 
 func (e *AppendError) Unwrap() error { return e.Err }
 
-// Append appends m to the mbox open at fd (opened O_WRONLY|O_APPEND, or
-// O_RDWR|O_APPEND for the tail check) as one transaction (DESIGN §4):
-//
-//   - the size before is the rollback point;
-//   - if the mailbox does not end in an empty line, the missing newlines are
-//     written first, so the new From_ line cannot glue onto a damaged tail;
-//   - the message is written in large chunks, quoted per o.Quoting, followed
-//     by one empty line;
-//   - the file must have grown by exactly what was written (a writer that
-//     ignores the lock would show here);
-//   - fsync, then o.Check;
-//   - on any failure, or when ctx ends (a signal), the file is truncated back
-//     to the rollback point and that is verified with fstat; if that fails
-//     too, the partial message is ended with an empty line.
-//
-// The caller holds the mailbox lock throughout and owes the close. It
-// returns the bytes appended.
+// Append appends m to the mbox open at fd as one transaction: Begin, Write,
+// Commit, and o.Check before the commit stands. On any failure, or when
+// ctx ends (a signal), the mailbox is rolled back (Txn.Abort). The caller
+// holds the mailbox lock throughout and owes the close. It returns the
+// bytes appended.
 func Append(ctx context.Context, s sys.Sys, fd int, m Message, o Options) (int64, error) {
-	st, err := s.Fstat(fd)
+	tx, err := Begin(ctx, s, fd, o.Quoting)
 	if err != nil {
-		return 0, &AppendError{Op: "fstat", Err: err, Undone: true}
+		return 0, err
 	}
-	start := st.Size
-	w := &fdWriter{ctx: ctx, s: s, fd: fd, buf: make([]byte, 0, bufSize)}
-	fail := func(op string, err error) (int64, error) {
-		return 0, &AppendError{Op: op, Err: err, Undone: rollback(s, fd, start)}
+	if err := tx.Write(m); err != nil {
+		return 0, err
 	}
-
-	tail, err := tailFix(s, fd, start)
-	if err != nil {
-		return 0, &AppendError{Op: "read mailbox tail", Err: err, Undone: true}
-	}
-	w.write(tail)
-	w.write(m.FromLine)
-	z := newQuoter(w, o.Quoting)
-	if _, err := z.Write(m.Header); err != nil {
-		return fail("write", err)
-	}
-	if _, err := io.CopyBuffer(z, m.Content, make([]byte, 64<<10)); err != nil {
-		return fail("write", err)
-	}
-	if err := z.Close(); err != nil {
-		return fail("write", err)
-	}
-	// One empty line after each message; an empty message still gets it.
-	w.write([]byte("\n"))
-	if err := w.flush(); err != nil {
-		return fail("write", err)
-	}
-
-	after, err := s.Fstat(fd)
-	if err != nil {
-		return fail("fstat", err)
-	}
-	if after.Size != start+w.n {
-		return fail("check size", fmt.Errorf("mailbox grew by %d bytes, wrote %d: another writer ignores the lock", after.Size-start, w.n))
-	}
-	if err := ctx.Err(); err != nil {
-		return fail("write", err)
-	}
-	if o.Fsync {
-		if err := s.Fsync(fd); err != nil {
-			return fail("fsync", err)
-		}
+	if err := tx.Commit(o.Fsync); err != nil {
+		return 0, err
 	}
 	// Only a lock proven ours after the data is durable makes the append
 	// valid; otherwise it is undone while the kernel lock is still held.
 	if o.Check != nil {
 		if err := o.Check(); err != nil {
-			return fail("check lock", err)
+			return 0, tx.Abort("check lock", err)
 		}
 	}
-	return w.n, nil
+	return tx.Size(), nil
+}
+
+// Txn is an append transaction on one mbox (docs/design.md §4): one or
+// more messages written after the mailbox's end, made durable by one
+// fsync, or all taken back. Its phases and what each leaves on disk:
+//
+//   - Begin records the size as the rollback point and reads the last two
+//     bytes; nothing is written.
+//   - Write appends one message: the newlines a damaged tail lacks (so the
+//     new From_ line cannot glue onto it), the From_ line, the header and
+//     the content quoted per the variant, and one empty line. The bytes
+//     reach the file but are not durable; a crash now leaves a partial
+//     message that no acknowledgement ever covered.
+//   - Commit checks that the file grew by exactly what was written (a
+//     writer that ignores the lock would show here) and fsyncs. After it,
+//     every message written is durable; the caller proves the lock still
+//     held before it acknowledges any.
+//   - Abort truncates back to the rollback point and verifies it with
+//     fstat; if that fails, it ends the partial data with an empty line so
+//     that later messages stay parseable (AppendError.Undone is false).
+//
+// Every error that Write and Commit return has already aborted the
+// transaction. A server appending several messages for one lock calls
+// Write for each, then Commit once. The caller holds the mailbox lock
+// throughout and owes the close of fd.
+type Txn struct {
+	ctx   context.Context
+	s     sys.Sys
+	fd    int
+	q     Quoting
+	start int64
+	w     *fdWriter
+	done  bool
+}
+
+// Begin starts a transaction on the mbox open at fd (O_WRONLY|O_APPEND, or
+// O_RDWR|O_APPEND for the tail check). ctx ending stops the writes.
+func Begin(ctx context.Context, s sys.Sys, fd int, q Quoting) (*Txn, error) {
+	st, err := s.Fstat(fd)
+	if err != nil {
+		return nil, &AppendError{Op: "fstat", Err: err, Undone: true}
+	}
+	tail, err := tailFix(s, fd, st.Size)
+	if err != nil {
+		return nil, &AppendError{Op: "read mailbox tail", Err: err, Undone: true}
+	}
+	t := &Txn{ctx: ctx, s: s, fd: fd, q: q, start: st.Size, w: &fdWriter{ctx: ctx, s: s, fd: fd, buf: make([]byte, 0, bufSize)}}
+	t.w.write(tail)
+	return t, nil
+}
+
+// Write appends m. An error means the transaction was aborted.
+func (t *Txn) Write(m Message) error {
+	t.w.write(m.FromLine)
+	z := newQuoter(t.w, t.q)
+	if _, err := z.Write(m.Header); err != nil {
+		return t.Abort("write", err)
+	}
+	if _, err := io.CopyBuffer(z, m.Content, make([]byte, 64<<10)); err != nil {
+		return t.Abort("write", err)
+	}
+	if err := z.Close(); err != nil {
+		return t.Abort("write", err)
+	}
+	// One empty line after each message; an empty message still gets it.
+	t.w.write([]byte("\n"))
+	if t.w.err != nil {
+		return t.Abort("write", t.w.err)
+	}
+	return nil
+}
+
+// Commit makes what was written durable (with fsync; off only for
+// benchmarks). An error means the transaction was aborted.
+func (t *Txn) Commit(fsync bool) error {
+	if err := t.w.flush(); err != nil {
+		return t.Abort("write", err)
+	}
+	after, err := t.s.Fstat(t.fd)
+	if err != nil {
+		return t.Abort("fstat", err)
+	}
+	if after.Size != t.start+t.w.n {
+		return t.Abort("check size", fmt.Errorf("mailbox grew by %d bytes, wrote %d: another writer ignores the lock", after.Size-t.start, t.w.n))
+	}
+	if err := t.ctx.Err(); err != nil {
+		return t.Abort("write", err)
+	}
+	if fsync {
+		if err := t.s.Fsync(t.fd); err != nil {
+			return t.Abort("fsync", err)
+		}
+	}
+	return nil
+}
+
+// Size is the number of bytes the transaction appended.
+func (t *Txn) Size() int64 { return t.w.n }
+
+// Abort takes back everything the transaction wrote (see Txn) and returns
+// an *AppendError for the step op that failed with err. Aborting twice
+// does nothing more.
+func (t *Txn) Abort(op string, err error) error {
+	undone := true
+	if !t.done {
+		t.done = true
+		undone = rollback(t.s, t.fd, t.start)
+	}
+	return &AppendError{Op: op, Err: err, Undone: undone}
 }
 
 // tailFix returns what must be written before a new message so the mailbox
