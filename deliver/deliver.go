@@ -115,7 +115,7 @@ func Deliver(ctx context.Context, r Request) (Result, error) {
 		return res, status.Temp("4.3.5", fmt.Errorf("mbox_quoting %q", r.Config.MboxQuoting))
 	}
 	if r.Config.StripMboxPrivateHeaders || q == mbox.MboxCL2 {
-		content = StripPrivate(content)
+		content = stripPrivate(content)
 	}
 	if q == mbox.MboxCL2 {
 		// Readers of mboxcl2 trust Content-Length instead of quoting, so it
