@@ -205,7 +205,7 @@ func appendLocked(ctx context.Context, r Request, lk *locking.Lock, env Envelope
 		}
 	}()
 	n, err := mbox.Append(ctx, r.Sys, fd, mbox.Message{
-		FromLine: mbox.FromLine(FromLineSender(env), r.Now()),
+		FromLine: mbox.FromLine(mbox.SenderToken(env.Sender, mbox.EachRun), r.Now()),
 		Header:   header,
 		Content:  content,
 	}, mbox.Options{Quoting: q, Fsync: r.Config.Fsync, Check: lk.Check})

@@ -267,7 +267,7 @@ func (r *Reader) Next() (*Entry, error) {
 	}
 	line = bytes.TrimSuffix(line, []byte("\r"))
 	m.FromLine = string(line)
-	m.Sender, m.Date, _ = parseFromLine(m.FromLine)
+	m.Sender, m.Date, _ = ParseFromLine(m.FromLine, SenderBeforeDate)
 	r.begin(m, true)
 	if !nl {
 		r.end(true)
@@ -485,7 +485,7 @@ func (r *Reader) fromLineFollows() (bool, error) {
 		return false, nil // too long for a From_ line
 	}
 	b = bytes.TrimSuffix(b[len(from):], []byte("\r"))
-	_, _, real := parseFromLine(string(b))
+	_, _, real := ParseFromLine(string(b), SenderBeforeDate)
 	return real, nil
 }
 
@@ -669,163 +669,6 @@ func (r *Reader) endBody() error {
 	r.lineStart = r.lastNL
 	r.cur.cl = clWrong
 	return nil
-}
-
-// parseFromLine reads a From_ line without "From " and the line end. It
-// returns the sender and the date (see Entry), and whether the line is a
-// real From_ line by the lenient rule: one sender word, a date, and
-// nothing after it but a numeric zone or "remote from ...".
-func parseFromLine(s string) (sender string, date time.Time, real bool) {
-	type field struct{ start, end int }
-	var buf [16]field
-	fields := buf[:0]
-	for i := 0; i < len(s); {
-		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
-			i++
-		}
-		if i == len(s) {
-			break
-		}
-		j := i
-		for j < len(s) && s[j] != ' ' && s[j] != '\t' {
-			j++
-		}
-		fields = append(fields, field{i, j})
-		i = j
-	}
-	words := make([]string, len(fields))
-	for k, f := range fields {
-		words[k] = s[f.start:f.end]
-	}
-
-	at, used := -1, 0
-	for i := range words {
-		if t, n, ok := parseDate(words[i:]); ok {
-			at, used, date = i, n, t
-			break
-		}
-	}
-	switch {
-	case at == 0:
-		sender = NullSender
-	case at > 0:
-		sender = strings.TrimSpace(s[:fields[at].start])
-	case len(words) > 0:
-		sender = words[0]
-	}
-	if sender == "<>" {
-		sender = NullSender
-	}
-	if at != 1 {
-		return sender, date, false
-	}
-	rest := words[at+used:]
-	switch {
-	case len(rest) == 0:
-		real = true
-	case len(rest) == 1:
-		real = numericZone(rest[0])
-	default:
-		real = rest[0] == "remote" && rest[1] == "from"
-	}
-	return sender, date, real
-}
-
-var (
-	weekdays = [...]string{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"}
-	months   = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
-)
-
-// parseDate parses an asctime date at the start of w: "Www Mmm d hh:mm[:ss]
-// [ZONE] yyyy". It returns the time in time.Local and the words used.
-func parseDate(w []string) (time.Time, int, bool) {
-	if len(w) < 5 || indexFold(weekdays[:], w[0]) < 0 {
-		return time.Time{}, 0, false
-	}
-	mon := indexFold(months[:], w[1])
-	day, ok := number(w[2], 1, 2)
-	if mon < 0 || !ok || day < 1 || day > 31 {
-		return time.Time{}, 0, false
-	}
-	hms := strings.Split(w[3], ":")
-	if len(hms) < 2 || len(hms) > 3 {
-		return time.Time{}, 0, false
-	}
-	var clock [3]int
-	for i, v := range hms {
-		n, ok := number(v, 1, 2)
-		if !ok || (i > 0 && len(v) != 2) {
-			return time.Time{}, 0, false
-		}
-		clock[i] = n
-	}
-	if clock[0] > 23 || clock[1] > 59 || clock[2] > 60 {
-		return time.Time{}, 0, false
-	}
-	used := 4
-	if !isYear(w[4]) {
-		if !zoneName(w[4]) && !numericZone(w[4]) || len(w) < 6 || !isYear(w[5]) {
-			return time.Time{}, 0, false
-		}
-		used = 5
-	}
-	year, _ := number(w[used], 4, 4)
-	if time.Date(year, time.Month(mon+1), day, 0, 0, 0, 0, time.UTC).Day() != day {
-		return time.Time{}, 0, false // Feb 31 and the like
-	}
-	t := time.Date(year, time.Month(mon+1), day, clock[0], clock[1], clock[2], 0, time.Local)
-	return t, used + 1, true
-}
-
-func indexFold(list []string, s string) int {
-	for i, v := range list {
-		if strings.EqualFold(v, s) {
-			return i
-		}
-	}
-	return -1
-}
-
-// number parses s of minLen to maxLen decimal digits.
-func number(s string, minLen, maxLen int) (int, bool) {
-	if len(s) < minLen || len(s) > maxLen {
-		return 0, false
-	}
-	n := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return 0, false
-		}
-		n = n*10 + int(s[i]-'0')
-	}
-	return n, true
-}
-
-func isYear(s string) bool {
-	_, ok := number(s, 4, 4)
-	return ok
-}
-
-// zoneName is a zone abbreviation such as MET or CEST.
-func zoneName(s string) bool {
-	if len(s) < 1 || len(s) > 5 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i] | 0x20; c < 'a' || c > 'z' {
-			return false
-		}
-	}
-	return true
-}
-
-// numericZone is +hhmm or -hhmm.
-func numericZone(s string) bool {
-	if len(s) != 5 || (s[0] != '+' && s[0] != '-') {
-		return false
-	}
-	_, ok := number(s[1:], 4, 4)
-	return ok
 }
 
 // DetectQuoting reads the mbox stream r to its end and guesses its variant:
