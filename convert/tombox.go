@@ -373,7 +373,7 @@ func (c *converter) isPartial(fd int, off, size int64, m mdMessage, rd *mdReader
 	if err != nil {
 		return false, nil
 	}
-	want := strings.TrimSuffix(strings.TrimPrefix(string(fromLine), "From "), "\n")
+	want := strings.TrimSuffix(strings.TrimPrefix(string(fromLine), mbox.FromPrefix), "\n")
 	if !strings.HasPrefix(want, e.FromLine) {
 		return false, nil
 	}

@@ -10,6 +10,9 @@ import (
 // mailbox_command, pipe(8) flag F).
 const FromPrefix = "From "
 
+// fromPrefix is FromPrefix for the byte-slice work of Reader and quoter.
+var fromPrefix = []byte(FromPrefix)
+
 // NullSender is what the From_ line says for the null sender (<>), as
 // Postfix, procmail and Dovecot write it.
 const NullSender = "MAILER-DAEMON"

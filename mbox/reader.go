@@ -23,8 +23,6 @@ const (
 	maxCLLine = 256
 )
 
-var from = []byte("From ")
-
 // crlfFrom is the longest separator the Content-Length check looks for
 // after a body: the empty line, then the next From_ line.
 const crlfFrom = "\r\nFrom "
@@ -218,14 +216,14 @@ func (r *Reader) Next() (*Entry, error) {
 			break
 		}
 	}
-	b, err := r.peek(len(from))
+	b, err := r.peek(len(fromPrefix))
 	if err != nil {
 		return nil, r.fail(err)
 	}
 	if len(b) == 0 {
 		return nil, io.EOF
 	}
-	if !bytes.Equal(b, from) {
+	if !bytes.Equal(b, fromPrefix) {
 		// Not a message: skip it as if it were one, up to the next From_
 		// line that the rules recognise.
 		off := r.pos
@@ -238,7 +236,7 @@ func (r *Reader) Next() (*Entry, error) {
 	}
 
 	m := &Entry{Offset: r.pos}
-	r.consume(len(from))
+	r.consume(len(fromPrefix))
 	var line []byte
 	nl := false
 	for !nl {
@@ -420,11 +418,11 @@ func (r *Reader) startLine() error {
 				}
 			}
 		}
-		nb, err := r.peek(n + len(from))
+		nb, err := r.peek(n + len(fromPrefix))
 		if err != nil {
 			return err
 		}
-		if len(nb) == n || bytes.HasPrefix(nb[n:], from) {
+		if len(nb) == n || bytes.HasPrefix(nb[n:], fromPrefix) {
 			// The separator. A header-only message with a Content-Length
 			// (of 0) ends here too, and its header is not held against it;
 			// one that claimed a body has a wrong Content-Length.
@@ -454,7 +452,7 @@ func (r *Reader) startLine() error {
 		if err != nil {
 			return err
 		}
-		if bytes.Equal(nb[1:], from) {
+		if bytes.Equal(nb[1:], fromPrefix) {
 			r.consume(1)
 		}
 	case r.q != MboxCL2 && b[0] == 'F':
@@ -474,9 +472,9 @@ func (r *Reader) startLine() error {
 // fromLineFollows reports whether the line at the current position is a
 // real From_ line by the lenient rule.
 func (r *Reader) fromLineFollows() (bool, error) {
-	n := maxFromLine + len(from) + 2
+	n := maxFromLine + len(fromPrefix) + 2
 	b, err := r.peek(n)
-	if err != nil || !bytes.HasPrefix(b, from) {
+	if err != nil || !bytes.HasPrefix(b, fromPrefix) {
 		return false, err
 	}
 	if i := bytes.IndexByte(b, '\n'); i >= 0 {
@@ -484,7 +482,7 @@ func (r *Reader) fromLineFollows() (bool, error) {
 	} else if len(b) == min(n, r.size) {
 		return false, nil // too long for a From_ line
 	}
-	b = bytes.TrimSuffix(b[len(from):], []byte("\r"))
+	b = bytes.TrimSuffix(b[len(fromPrefix):], []byte("\r"))
 	_, _, real := ParseFromLine(string(b), SenderBeforeDate)
 	return real, nil
 }
@@ -567,7 +565,7 @@ func separatorFollows(tail []byte) bool {
 	}
 	rest := tail[n:]
 	// Fewer bytes than asked for means the stream ended.
-	return bytes.HasPrefix(rest, from) || (len(rest) == 0 && len(tail) < len(crlfFrom))
+	return bytes.HasPrefix(rest, fromPrefix) || (len(rest) == 0 && len(tail) < len(crlfFrom))
 }
 
 // readLine copies content up to the end of the line.
@@ -617,12 +615,12 @@ func (r *Reader) readGT(p []byte) (int, error) {
 	}
 	r.gtRun = false
 	if len(b) > 0 && b[0] == 'F' {
-		nb, err := r.peek(len(from))
+		nb, err := r.peek(len(fromPrefix))
 		if err != nil {
 			r.gtRun = true
 			return 0, err
 		}
-		if bytes.Equal(nb, from) {
+		if bytes.Equal(nb, fromPrefix) {
 			return 0, nil // drop it
 		}
 	}
