@@ -77,7 +77,7 @@ func (r *mdReader) open(m mdMessage) (fromLine []byte, write func(io.Writer) err
 	// header once for it.
 	r.br.Reset(section(r.s, fd, 0, st.Size))
 	var h header
-	if err := x.header(&lfWriter{w: io.Discard}, r.br, &h); err != nil {
+	if err := x.header(newLF(io.Discard), r.br, &h); err != nil {
 		close()
 		return nil, nil, nil, fmt.Errorf("read %s: %w", m.path, err)
 	}
@@ -373,7 +373,7 @@ func (c *converter) isPartial(fd int, off, size int64, m mdMessage, rd *mdReader
 	if err != nil {
 		return false, nil
 	}
-	want := strings.TrimSuffix(strings.TrimPrefix(string(fromLine), "From "), "\n")
+	want := strings.TrimSuffix(strings.TrimPrefix(string(fromLine), mbox.FromPrefix), "\n")
 	if !strings.HasPrefix(want, e.FromLine) {
 		return false, nil
 	}

@@ -68,22 +68,6 @@ func TestRewrite(t *testing.T) {
 	}
 }
 
-func TestLFWriterAcrossWrites(t *testing.T) {
-	in := "a\r\nb\r\r\nc\r"
-	for split := 0; split <= len(in); split++ {
-		var out bytes.Buffer
-		w := &lfWriter{w: &out}
-		w.Write([]byte(in[:split]))
-		w.Write([]byte(in[split:]))
-		if err := w.close(); err != nil {
-			t.Fatal(err)
-		}
-		if want := "a\nb\r\nc\r\n"; out.String() != want {
-			t.Errorf("split at %d: %q, want %q", split, out.String(), want)
-		}
-	}
-}
-
 func TestReturnPathSender(t *testing.T) {
 	for in, want := range map[string]string{
 		" <a@b>":       "a@b",

@@ -110,7 +110,7 @@ func Deliver(ctx context.Context, r Request) (Result, error) {
 
 	q := r.Config.Quoting()
 	if r.Config.StripMboxPrivateHeaders || q == mbox.MboxCL2 {
-		content = StripPrivate(content)
+		content = stripPrivate(content)
 	}
 	if q == mbox.MboxCL2 {
 		// Readers of mboxcl2 trust Content-Length instead of quoting, so it
@@ -183,7 +183,7 @@ func appendLocked(ctx context.Context, r Request, lk *locking.Lock, env Envelope
 		}
 	}()
 	n, err := mbox.Append(ctx, r.Sys, fd, mbox.Message{
-		FromLine: mbox.FromLine(FromLineSender(env), r.Now()),
+		FromLine: mbox.FromLine(mbox.SenderToken(env.Sender, mbox.EachRun), r.Now()),
 		Header:   header,
 		Content:  content,
 	}, mbox.Options{Quoting: q, Fsync: r.Config.Fsync, Check: lk.Check})

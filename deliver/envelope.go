@@ -4,9 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 
 	"letterbox/internal/status"
+	"letterbox/mbox"
 )
 
 // MaxAddressLen is the longest envelope address accepted, in bytes: the
@@ -47,50 +47,12 @@ func CheckAddress(a string) error {
 	return nil
 }
 
-// nullSenderName is the From_ line's name for the null sender, and the
-// text Postfix's pipe(8) puts in ${sender} for it (null_sender default).
-const nullSenderName = "MAILER-DAEMON"
-
-// isNullSender reports whether a sender as given (brackets removed) means
-// the null sender: "", or MAILER-DAEMON in any case, which is how Postfix
-// writes the null sender in a From_ line and in pipe(8)'s ${sender}.
-func isNullSender(a string) bool {
-	return a == "" || strings.EqualFold(a, nullSenderName)
-}
-
 // unbracket removes one pair of angle brackets around a, as in "<a@b>".
 func unbracket(a string) string {
 	if len(a) >= 2 && a[0] == '<' && a[len(a)-1] == '>' {
 		return a[1 : len(a)-1]
 	}
 	return a
-}
-
-// FromLineSender is the sender token for the From_ line of e: MAILER-DAEMON
-// for the null sender, else the sender with every run of whitespace and
-// control bytes replaced by one '_'. A reader splits the From_ line at
-// whitespace, so `"john doe"@example.org` is written
-// `"john_doe"@example.org`; the exact sender is kept in Return-Path:.
-func FromLineSender(e Envelope) string {
-	s := e.Sender
-	if e.NullSender || s == "" || s == "<>" {
-		return nullSenderName
-	}
-	var b strings.Builder
-	inRun := false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= ' ' || c == 0x7f {
-			if !inRun {
-				b.WriteByte('_')
-			}
-			inRun = true
-			continue
-		}
-		inRun = false
-		b.WriteByte(c)
-	}
-	return b.String()
 }
 
 // Sources are where Resolve finds the envelope.
@@ -159,7 +121,7 @@ func Resolve(src Sources) (Envelope, error) {
 	if err := CheckAddress(sender); err != nil {
 		return e, status.Perm("5.1.7", status.DataErr, fmt.Errorf("sender %.64q from %s: %w", sender, from, err))
 	}
-	if isNullSender(sender) {
+	if mbox.IsNullSender(sender) {
 		e.NullSender = true
 	} else {
 		e.Sender = sender

@@ -34,27 +34,6 @@ func TestCheckAddress(t *testing.T) {
 	}
 }
 
-func TestFromLineSender(t *testing.T) {
-	tests := []struct {
-		e    Envelope
-		want string
-	}{
-		{Envelope{NullSender: true}, "MAILER-DAEMON"},
-		{Envelope{Sender: ""}, "MAILER-DAEMON"},
-		{Envelope{Sender: "<>"}, "MAILER-DAEMON"},
-		{Envelope{Sender: "alice@example.org"}, "alice@example.org"},
-		{Envelope{Sender: `"john doe"@example.org`}, `"john_doe"@example.org`},
-		{Envelope{Sender: "a \t b@x"}, "a_b@x"},
-		{Envelope{Sender: " a@x "}, "_a@x_"},
-		{Envelope{Sender: "a\nb@x"}, "a_b@x"},
-	}
-	for _, tt := range tests {
-		if got := FromLineSender(tt.e); got != tt.want {
-			t.Errorf("FromLineSender(%+v) = %q, want %q", tt.e, got, tt.want)
-		}
-	}
-}
-
 func TestResolve(t *testing.T) {
 	vm := func() (string, error) { return "vm", nil }
 	str := func(s string) *string { return &s }

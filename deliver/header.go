@@ -8,21 +8,12 @@ import (
 	"math"
 	"strings"
 	"unicode/utf8"
+
+	"letterbox/header"
 )
 
-// The header section, as ScanHeader and StripPrivate read it: a run of
-// header fields ("Name: value", the name printable ASCII without a colon,
-// optionally followed by spaces or tabs before the colon), each with the
-// continuation lines that follow it (lines beginning with a space or tab).
-// It ends at the first empty line, which belongs to it, or before the first
-// line that is neither a field nor a continuation of one (Postfix stops
-// there too: such a line and everything after it is the body, and no empty
-// line is invented), or at the end of the message.
-//
-// Lines are read in chunks of at most headerBuf bytes, so memory is bounded
-// whatever the length of a line; a line whose name and colon are not within
-// its first headerBuf bytes is not a field.
-const headerBuf = 64 << 10
+// ScanHeader reads the header section as header.Classify delimits it, in
+// chunks of at most header.ChunkSize bytes.
 
 // maxDeliveredTo is how many Delivered-To: values are kept for the loop
 // check, Postfix's cap.
@@ -91,7 +82,7 @@ func ScanHeader(r io.Reader, maxHeader int64) (Scan, error) {
 	if limit <= 0 {
 		limit = math.MaxInt64 - 1
 	}
-	br := bufio.NewReaderSize(io.LimitReader(r, limit+1), headerBuf)
+	br := bufio.NewReaderSize(io.LimitReader(r, limit+1), header.ChunkSize)
 	var (
 		sc      Scan
 		off     int64 // bytes of complete chunks
@@ -143,33 +134,30 @@ func ScanHeader(r io.Reader, maxHeader int64) (Scan, error) {
 			sc.Truncated, sc.HeaderLen = true, off
 			return sc, nil
 		}
-		switch {
-		case midLine:
-			f.val.add(chunk)
-		case chunk[0] == '\n':
-			sc.HeaderLen, sc.HasBody = off+1, true
-			return sc, nil
-		case chunk[0] == ' ' || chunk[0] == '\t':
-			if !f.seen {
-				// A continuation of nothing: not a header section.
+		if midLine {
+			f.val.Add(chunk)
+		} else {
+			switch kind, name, value := header.Classify(chunk, f.seen, header.BareColonField); kind {
+			case header.Empty:
+				sc.HeaderLen, sc.HasBody = off+int64(len(chunk)), true
+				return sc, nil
+			case header.NotHeader:
+				// A line that is no field, or a continuation of nothing:
+				// the header section ended before it.
 				sc.HeaderLen, sc.Malformed = off, true
 				return sc, nil
+			case header.Continuation:
+				f.val.Add(chunk)
+			case header.Field:
+				k := kindOf(name)
+				if inBlock && k != kindOther && !seen[k] {
+					seen[k] = true
+				} else {
+					inBlock = false
+				}
+				f.start(k, inBlock)
+				f.val.Add(value)
 			}
-			f.val.add(chunk)
-		default:
-			name, value, ok := splitField(chunk)
-			if !ok {
-				sc.HeaderLen, sc.Malformed = off, true
-				return sc, nil
-			}
-			k := kindOf(name)
-			if inBlock && k != kindOther && !seen[k] {
-				seen[k] = true
-			} else {
-				inBlock = false
-			}
-			f.start(k, inBlock)
-			f.val.add(value)
 		}
 		midLine = chunk[len(chunk)-1] != '\n'
 		off += int64(len(chunk))
@@ -238,162 +226,16 @@ type fieldState struct {
 	open  bool // the field is not yet committed
 	kind  fieldKind
 	block bool // the field is part of the envelope block
-	val   value
+	val   header.Value
 }
 
 func (f *fieldState) start(k fieldKind, block bool) {
 	f.seen, f.open, f.kind, f.block = true, true, k, block
-	f.val.reset()
+	f.val.Max, f.val.Trim = valueMax, true
+	f.val.Reset()
 }
 
-// splitField splits the first chunk of a line into a field name and the
-// value bytes after the colon; ok is false if the line is not a field.
-func splitField(line []byte) (name, value []byte, ok bool) {
-	i := 0
-	for i < len(line) && line[i] > ' ' && line[i] < 0x7f && line[i] != ':' {
-		i++
-	}
-	if i == 0 {
-		return nil, nil, false
-	}
-	j := i
-	for j < len(line) && (line[j] == ' ' || line[j] == '\t') {
-		j++ // obsolete syntax: "Name :"
-	}
-	if j == len(line) || line[j] != ':' {
-		return nil, nil, false
-	}
-	return line[:i], line[j+1:], true
-}
-
-// value accumulates an unfolded field value, trimmed of spaces and tabs at
-// both ends, keeping at most its first valueMax bytes.
-type value struct {
-	b   []byte
-	ws  []byte // spaces and tabs after b, kept if more follows (at most valueMax)
-	wsN int64  // their number
-}
-
-func (v *value) reset() { v.b, v.ws, v.wsN = v.b[:0], v.ws[:0], 0 }
-
-func (v *value) add(p []byte) {
-	for _, c := range p {
-		if len(v.b) == valueMax {
-			return // the rest cannot change what is kept
-		}
-		switch c {
-		case '\n':
-			// Unfolding removes the line break and keeps the space or
-			// tab that starts the next line.
-		case ' ', '\t':
-			if len(v.b) == 0 {
-				continue // leading
-			}
-			if len(v.ws) < valueMax {
-				v.ws = append(v.ws, c)
-			}
-			v.wsN++
-		default:
-			if v.wsN > 0 {
-				v.b = append(v.b, v.ws[:min(len(v.ws), valueMax-len(v.b))]...)
-				v.ws, v.wsN = v.ws[:0], 0
-				if len(v.b) == valueMax {
-					return
-				}
-			}
-			v.b = append(v.b, c)
-		}
-	}
-}
-
-func (v *value) String() string { return string(v.b) }
-
-// privateHeaders are the fields IMAP servers and mail readers keep in mbox
-// files for their own state (Dovecot, UW c-client, mutt, Pine). A message
-// arriving with them could fake its flags, UIDs or length in the mailbox.
-var privateHeaders = [][]byte{
-	[]byte("X-UID"),
-	[]byte("X-IMAP"),
-	[]byte("X-IMAPbase"),
-	[]byte("X-Keywords"),
-	[]byte("X-Status"),
-	[]byte("Status"),
-	[]byte("Content-Length"),
-	[]byte("X-Delivery-ID"),
-}
-
-func isPrivate(name []byte) bool {
-	for _, p := range privateHeaders {
-		if bytes.EqualFold(name, p) {
-			return true
-		}
-	}
-	return false
-}
-
-// StripPrivate returns a reader of r without the mbox-private header fields
-// (X-UID, X-IMAP, X-IMAPbase, X-Keywords, X-Status, Status, Content-Length,
-// X-Delivery-ID; names in any case), each removed with its continuation
-// lines. Only the header section is looked at (as ScanHeader delimits it);
-// the body passes unchanged, whatever it contains. r must be LF-normalised
-// and start at a line; to keep the envelope block out, skip Scan.BlockLen
-// bytes of r first. Memory is bounded by headerBuf.
-func StripPrivate(r io.Reader) io.Reader {
-	return &stripReader{br: bufio.NewReaderSize(r, headerBuf), inHeader: true}
-}
-
-type stripReader struct {
-	br       *bufio.Reader
-	pending  []byte // the rest of the current chunk, to be returned
-	err      error  // the error after pending
-	inHeader bool   // still in the header section
-	seen     bool   // a field has been seen: a continuation line has an owner
-	midLine  bool   // the last chunk did not end its line
-	drop     bool   // the current field is private
-}
-
-func (s *stripReader) Read(p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
-	for len(s.pending) == 0 {
-		if s.err != nil {
-			return 0, s.err
-		}
-		if !s.inHeader {
-			return s.br.Read(p)
-		}
-		chunk, err := s.br.ReadSlice('\n')
-		if err != nil && err != bufio.ErrBufferFull {
-			s.err = err
-		}
-		if len(chunk) == 0 {
-			continue // s.err is set: ReadSlice returns data or an error
-		}
-		if !s.midLine {
-			switch {
-			case chunk[0] == '\n':
-				s.inHeader = false // the empty line is kept
-			case chunk[0] == ' ' || chunk[0] == '\t':
-				if !s.seen {
-					s.inHeader = false
-				}
-			default:
-				name, _, ok := splitField(chunk)
-				if ok {
-					s.seen, s.drop = true, isPrivate(name)
-				} else {
-					s.inHeader = false
-				}
-			}
-		}
-		s.midLine = chunk[len(chunk)-1] != '\n'
-		if s.inHeader && s.drop {
-			continue
-		}
-		s.pending = chunk
-	}
-	n := copy(p, s.pending)
-	s.pending = s.pending[n:]
-	return n, nil
-}
+// stripPrivate is header.StripPrivate, named here for the pipeline, whose
+// functions have a variable named header. To keep the envelope block out,
+// skip Scan.BlockLen bytes of the spool first.
+var stripPrivate = header.StripPrivate

@@ -48,7 +48,7 @@ func deliverMaildir(r Request, sp *Spool, scan Scan, header []byte, content io.R
 		}
 	}
 	if r.Config.StripMboxPrivateHeaders {
-		content = StripPrivate(content)
+		content = stripPrivate(content)
 	}
 	// The name carries the size (",S="), so it must be known before the
 	// first byte is written: stripping shortens only the header section.
@@ -104,7 +104,7 @@ func strippedSize(sp *Spool, scan Scan, strip bool) (int64, error) {
 	if !scan.Truncated {
 		head = min(scan.HeaderLen-scan.BlockLen, all)
 	}
-	n, err := io.Copy(io.Discard, StripPrivate(io.LimitReader(rd, head)))
+	n, err := io.Copy(io.Discard, stripPrivate(io.LimitReader(rd, head)))
 	return n + all - head, err
 }
 

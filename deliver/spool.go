@@ -13,6 +13,9 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"letterbox/header"
+	"letterbox/mbox"
 )
 
 // spoolBuf is the size of the read and write buffers of NewSpool: the memory
@@ -63,6 +66,7 @@ func NewSpool(r io.Reader, dir string, memMax int) (*Spool, error) {
 	s := &Spool{}
 	w := &spoolWriter{s: s, dir: dir, memMax: memMax}
 	n := normalizer{w: w, out: make([]byte, 0, spoolBuf)}
+	n.lf = header.LFWriter{W: outWriter{&n}, CRs: header.CRRun}
 	buf := make([]byte, spoolBuf)
 	for {
 		k, rerr := r.Read(buf)
@@ -195,29 +199,25 @@ const (
 	inBody             // everything else, normalised and written
 )
 
-var fromPrefix = []byte("From ")
-
 // normalizer turns the input into the normalised message and writes it to
 // w in chunks of at most spoolBuf bytes. Its state is O(1) in the input: a
-// CR count, the start of the first line (at most maxFromLine bytes) and the
-// output buffer.
+// CR count (in lf), the start of the first line (at most maxFromLine bytes)
+// and the output buffer.
 type normalizer struct {
 	w     io.Writer
 	out   []byte // pending output, flushed when full
 	state int
-	line  []byte // the first line, while state is inFirstLine or inFromLine
-	crs   int64  // CRs seen and not yet written: they may precede an LF
-	last  byte   // the last byte written, 0 before the first
-	wrote bool
+	line  []byte          // the first line, while state is inFirstLine or inFromLine
+	lf    header.LFWriter // normalises line ends, writing to out
 
 	sender  string
 	hasFrom bool
 }
 
 func (n *normalizer) write(p []byte) error {
-	for len(n.line) < len(fromPrefix) && n.state == inFirstLine && len(p) > 0 {
+	for len(n.line) < len(mbox.FromPrefix) && n.state == inFirstLine && len(p) > 0 {
 		c := p[0]
-		if c != fromPrefix[len(n.line)] {
+		if c != mbox.FromPrefix[len(n.line)] {
 			// Not a From_ line: the held bytes are ordinary content.
 			n.state = inBody
 			if err := n.body(n.line); err != nil {
@@ -228,7 +228,7 @@ func (n *normalizer) write(p []byte) error {
 		}
 		n.line = append(n.line, c)
 		p = p[1:]
-		if len(n.line) == len(fromPrefix) {
+		if len(n.line) == len(mbox.FromPrefix) {
 			n.state = inFromLine
 		}
 	}
@@ -244,7 +244,7 @@ func (n *normalizer) write(p []byte) error {
 		if i < 0 {
 			return nil
 		}
-		n.sender, n.hasFrom = parseFromLine(n.line), true
+		n.sender, n.hasFrom = fromSender(n.line), true
 		n.line = nil
 		n.state = inBody
 		p = p[i+1:]
@@ -257,57 +257,21 @@ func (n *normalizer) write(p []byte) error {
 
 // body normalises p, which follows what was already written.
 func (n *normalizer) body(p []byte) error {
-	for len(p) > 0 {
-		if n.crs > 0 {
-			switch p[0] {
-			case '\n':
-				n.crs = 0 // CRs before LF are the line end's
-			case '\r':
-				// The run goes on; counted below.
-			default:
-				if err := n.flushCRs(); err != nil {
-					return err
-				}
-			}
-		}
-		i := bytes.IndexByte(p, '\r')
-		if i < 0 {
-			return n.put(p)
-		}
-		if err := n.put(p[:i]); err != nil {
-			return err
-		}
-		// Count the run of CRs; what follows it decides their fate.
-		j := i
-		for j < len(p) && p[j] == '\r' {
-			j++
-		}
-		n.crs += int64(j - i)
-		p = p[j:]
-	}
-	return nil
+	_, err := n.lf.Write(p)
+	return err
 }
 
-var crRun = bytes.Repeat([]byte{'\r'}, 64)
+// outWriter is the normalizer's output buffer as the io.Writer of its
+// LFWriter.
+type outWriter struct{ n *normalizer }
 
-// flushCRs writes the pending CRs: they were not followed by an LF.
-func (n *normalizer) flushCRs() error {
-	for n.crs > 0 {
-		k := min(n.crs, int64(len(crRun)))
-		if err := n.put(crRun[:k]); err != nil {
-			return err
-		}
-		n.crs -= k
-	}
-	return nil
-}
+func (o outWriter) Write(p []byte) (int, error) { return len(p), o.n.put(p) }
 
 // put appends p to the output buffer, flushing it whenever it fills.
 func (n *normalizer) put(p []byte) error {
 	if len(p) == 0 {
 		return nil
 	}
-	n.last, n.wrote = p[len(p)-1], true
 	for len(p) > 0 {
 		k := copy(n.out[len(n.out):cap(n.out)], p)
 		n.out = n.out[:len(n.out)+k]
@@ -343,46 +307,23 @@ func (n *normalizer) finish() error {
 		n.line = nil
 	case inFromLine:
 		// A From_ line without a newline, and nothing after it.
-		n.sender, n.hasFrom = parseFromLine(n.line), true
+		n.sender, n.hasFrom = fromSender(n.line), true
 		n.line = nil
 		n.state = inBody
 	}
-	if n.crs > 0 {
-		// "text\r" at EOF: written as "text\r\n" it would bring back the CR
-		// LF that normalising removes, so the CRs count as the line end.
-		n.crs = 0
-		if err := n.put([]byte{'\n'}); err != nil {
-			return err
-		}
-	}
-	if n.wrote && n.last != '\n' {
-		if err := n.put([]byte{'\n'}); err != nil {
-			return err
-		}
+	// "text\r" at EOF is "text\n": header.CRRun.
+	if err := n.lf.Close(); err != nil {
+		return err
 	}
 	return n.flush()
 }
 
-// parseFromLine returns the sender token of a From_ line ("From " and the
-// rest, without the newline). The token is everything up to the first space
-// or tab, except that a leading quoted string is kept whole, spaces and
-// all: Postfix writes `From "john doe"@example.org  Sun Nov 22 ...`. CRs at
-// the end (a From_ line that came with CR LF) are not part of it.
-func parseFromLine(line []byte) string {
-	rest := bytes.TrimRight(line[len(fromPrefix):], "\r")
-	i := 0
-	if len(rest) > 0 && rest[0] == '"' {
-		for i = 1; i < len(rest); i++ {
-			if rest[i] == '\\' {
-				i++ // a quoted pair: the next byte cannot end the string
-			} else if rest[i] == '"' {
-				i++
-				break
-			}
-		}
-	}
-	for i < len(rest) && rest[i] != ' ' && rest[i] != '\t' {
-		i++
-	}
-	return string(rest[:min(i, len(rest))])
+// fromSender returns the sender token of a From_ line ("From " and the
+// rest, without the newline) as mbox.SenderFirstToken finds it: Postfix
+// writes `From "john doe"@example.org  Sun Nov 22 ...`. CRs at the end (a
+// From_ line that came with CR LF) are the line end's, as in the body.
+func fromSender(line []byte) string {
+	rest := bytes.TrimRight(line[len(mbox.FromPrefix):], "\r")
+	sender, _, _ := mbox.ParseFromLine(string(rest), mbox.SenderFirstToken)
+	return sender
 }

@@ -57,8 +57,6 @@ type quoter struct {
 	n       int64
 }
 
-var fromPrefix = []byte("From ")
-
 // newQuoter returns a quoter positioned at the start of a line.
 func newQuoter(w io.Writer, q Quoting) *quoter {
 	return &quoter{w: w, q: q, atStart: true}

@@ -23,8 +23,6 @@ const (
 	maxCLLine = 256
 )
 
-var from = []byte("From ")
-
 // crlfFrom is the longest separator the Content-Length check looks for
 // after a body: the empty line, then the next From_ line.
 const crlfFrom = "\r\nFrom "
@@ -218,14 +216,14 @@ func (r *Reader) Next() (*Entry, error) {
 			break
 		}
 	}
-	b, err := r.peek(len(from))
+	b, err := r.peek(len(fromPrefix))
 	if err != nil {
 		return nil, r.fail(err)
 	}
 	if len(b) == 0 {
 		return nil, io.EOF
 	}
-	if !bytes.Equal(b, from) {
+	if !bytes.Equal(b, fromPrefix) {
 		// Not a message: skip it as if it were one, up to the next From_
 		// line that the rules recognise.
 		off := r.pos
@@ -238,7 +236,7 @@ func (r *Reader) Next() (*Entry, error) {
 	}
 
 	m := &Entry{Offset: r.pos}
-	r.consume(len(from))
+	r.consume(len(fromPrefix))
 	var line []byte
 	nl := false
 	for !nl {
@@ -267,7 +265,7 @@ func (r *Reader) Next() (*Entry, error) {
 	}
 	line = bytes.TrimSuffix(line, []byte("\r"))
 	m.FromLine = string(line)
-	m.Sender, m.Date, _ = parseFromLine(m.FromLine)
+	m.Sender, m.Date, _ = ParseFromLine(m.FromLine, SenderBeforeDate)
 	r.begin(m, true)
 	if !nl {
 		r.end(true)
@@ -420,11 +418,11 @@ func (r *Reader) startLine() error {
 				}
 			}
 		}
-		nb, err := r.peek(n + len(from))
+		nb, err := r.peek(n + len(fromPrefix))
 		if err != nil {
 			return err
 		}
-		if len(nb) == n || bytes.HasPrefix(nb[n:], from) {
+		if len(nb) == n || bytes.HasPrefix(nb[n:], fromPrefix) {
 			// The separator. A header-only message with a Content-Length
 			// (of 0) ends here too, and its header is not held against it;
 			// one that claimed a body has a wrong Content-Length.
@@ -454,7 +452,7 @@ func (r *Reader) startLine() error {
 		if err != nil {
 			return err
 		}
-		if bytes.Equal(nb[1:], from) {
+		if bytes.Equal(nb[1:], fromPrefix) {
 			r.consume(1)
 		}
 	case r.q != MboxCL2 && b[0] == 'F':
@@ -474,9 +472,9 @@ func (r *Reader) startLine() error {
 // fromLineFollows reports whether the line at the current position is a
 // real From_ line by the lenient rule.
 func (r *Reader) fromLineFollows() (bool, error) {
-	n := maxFromLine + len(from) + 2
+	n := maxFromLine + len(fromPrefix) + 2
 	b, err := r.peek(n)
-	if err != nil || !bytes.HasPrefix(b, from) {
+	if err != nil || !bytes.HasPrefix(b, fromPrefix) {
 		return false, err
 	}
 	if i := bytes.IndexByte(b, '\n'); i >= 0 {
@@ -484,8 +482,8 @@ func (r *Reader) fromLineFollows() (bool, error) {
 	} else if len(b) == min(n, r.size) {
 		return false, nil // too long for a From_ line
 	}
-	b = bytes.TrimSuffix(b[len(from):], []byte("\r"))
-	_, _, real := parseFromLine(string(b))
+	b = bytes.TrimSuffix(b[len(fromPrefix):], []byte("\r"))
+	_, _, real := ParseFromLine(string(b), SenderBeforeDate)
 	return real, nil
 }
 
@@ -567,7 +565,7 @@ func separatorFollows(tail []byte) bool {
 	}
 	rest := tail[n:]
 	// Fewer bytes than asked for means the stream ended.
-	return bytes.HasPrefix(rest, from) || (len(rest) == 0 && len(tail) < len(crlfFrom))
+	return bytes.HasPrefix(rest, fromPrefix) || (len(rest) == 0 && len(tail) < len(crlfFrom))
 }
 
 // readLine copies content up to the end of the line.
@@ -617,12 +615,12 @@ func (r *Reader) readGT(p []byte) (int, error) {
 	}
 	r.gtRun = false
 	if len(b) > 0 && b[0] == 'F' {
-		nb, err := r.peek(len(from))
+		nb, err := r.peek(len(fromPrefix))
 		if err != nil {
 			r.gtRun = true
 			return 0, err
 		}
-		if bytes.Equal(nb, from) {
+		if bytes.Equal(nb, fromPrefix) {
 			return 0, nil // drop it
 		}
 	}
@@ -669,163 +667,6 @@ func (r *Reader) endBody() error {
 	r.lineStart = r.lastNL
 	r.cur.cl = clWrong
 	return nil
-}
-
-// parseFromLine reads a From_ line without "From " and the line end. It
-// returns the sender and the date (see Entry), and whether the line is a
-// real From_ line by the lenient rule: one sender word, a date, and
-// nothing after it but a numeric zone or "remote from ...".
-func parseFromLine(s string) (sender string, date time.Time, real bool) {
-	type field struct{ start, end int }
-	var buf [16]field
-	fields := buf[:0]
-	for i := 0; i < len(s); {
-		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
-			i++
-		}
-		if i == len(s) {
-			break
-		}
-		j := i
-		for j < len(s) && s[j] != ' ' && s[j] != '\t' {
-			j++
-		}
-		fields = append(fields, field{i, j})
-		i = j
-	}
-	words := make([]string, len(fields))
-	for k, f := range fields {
-		words[k] = s[f.start:f.end]
-	}
-
-	at, used := -1, 0
-	for i := range words {
-		if t, n, ok := parseDate(words[i:]); ok {
-			at, used, date = i, n, t
-			break
-		}
-	}
-	switch {
-	case at == 0:
-		sender = NullSender
-	case at > 0:
-		sender = strings.TrimSpace(s[:fields[at].start])
-	case len(words) > 0:
-		sender = words[0]
-	}
-	if sender == "<>" {
-		sender = NullSender
-	}
-	if at != 1 {
-		return sender, date, false
-	}
-	rest := words[at+used:]
-	switch {
-	case len(rest) == 0:
-		real = true
-	case len(rest) == 1:
-		real = numericZone(rest[0])
-	default:
-		real = rest[0] == "remote" && rest[1] == "from"
-	}
-	return sender, date, real
-}
-
-var (
-	weekdays = [...]string{"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"}
-	months   = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
-)
-
-// parseDate parses an asctime date at the start of w: "Www Mmm d hh:mm[:ss]
-// [ZONE] yyyy". It returns the time in time.Local and the words used.
-func parseDate(w []string) (time.Time, int, bool) {
-	if len(w) < 5 || indexFold(weekdays[:], w[0]) < 0 {
-		return time.Time{}, 0, false
-	}
-	mon := indexFold(months[:], w[1])
-	day, ok := number(w[2], 1, 2)
-	if mon < 0 || !ok || day < 1 || day > 31 {
-		return time.Time{}, 0, false
-	}
-	hms := strings.Split(w[3], ":")
-	if len(hms) < 2 || len(hms) > 3 {
-		return time.Time{}, 0, false
-	}
-	var clock [3]int
-	for i, v := range hms {
-		n, ok := number(v, 1, 2)
-		if !ok || (i > 0 && len(v) != 2) {
-			return time.Time{}, 0, false
-		}
-		clock[i] = n
-	}
-	if clock[0] > 23 || clock[1] > 59 || clock[2] > 60 {
-		return time.Time{}, 0, false
-	}
-	used := 4
-	if !isYear(w[4]) {
-		if !zoneName(w[4]) && !numericZone(w[4]) || len(w) < 6 || !isYear(w[5]) {
-			return time.Time{}, 0, false
-		}
-		used = 5
-	}
-	year, _ := number(w[used], 4, 4)
-	if time.Date(year, time.Month(mon+1), day, 0, 0, 0, 0, time.UTC).Day() != day {
-		return time.Time{}, 0, false // Feb 31 and the like
-	}
-	t := time.Date(year, time.Month(mon+1), day, clock[0], clock[1], clock[2], 0, time.Local)
-	return t, used + 1, true
-}
-
-func indexFold(list []string, s string) int {
-	for i, v := range list {
-		if strings.EqualFold(v, s) {
-			return i
-		}
-	}
-	return -1
-}
-
-// number parses s of minLen to maxLen decimal digits.
-func number(s string, minLen, maxLen int) (int, bool) {
-	if len(s) < minLen || len(s) > maxLen {
-		return 0, false
-	}
-	n := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '9' {
-			return 0, false
-		}
-		n = n*10 + int(s[i]-'0')
-	}
-	return n, true
-}
-
-func isYear(s string) bool {
-	_, ok := number(s, 4, 4)
-	return ok
-}
-
-// zoneName is a zone abbreviation such as MET or CEST.
-func zoneName(s string) bool {
-	if len(s) < 1 || len(s) > 5 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i] | 0x20; c < 'a' || c > 'z' {
-			return false
-		}
-	}
-	return true
-}
-
-// numericZone is +hhmm or -hhmm.
-func numericZone(s string) bool {
-	if len(s) != 5 || (s[0] != '+' && s[0] != '-') {
-		return false
-	}
-	_, ok := number(s[1:], 4, 4)
-	return ok
 }
 
 // DetectQuoting reads the mbox stream r to its end and guesses its variant:

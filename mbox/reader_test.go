@@ -317,50 +317,6 @@ func TestReaderGolden(t *testing.T) {
 	}
 }
 
-func TestParseFromLine(t *testing.T) {
-	loc := func(y int, mo time.Month, d, h, mi, s int) time.Time {
-		return time.Date(y, mo, d, h, mi, s, 0, time.Local)
-	}
-	for _, tc := range []struct {
-		line   string
-		sender string
-		date   time.Time
-		real   bool
-	}{
-		{"alice@example.org  Sun Nov 22 09:00:00 2026", "alice@example.org", loc(2026, 11, 22, 9, 0, 0), true},
-		{"MAILER-DAEMON  Sun Nov 22 09:00:00 2026", NullSender, loc(2026, 11, 22, 9, 0, 0), true},
-		{"<>  Sun Nov 22 09:00:00 2026", NullSender, loc(2026, 11, 22, 9, 0, 0), true},
-		{" Sun Nov 22 09:00:00 2026", NullSender, loc(2026, 11, 22, 9, 0, 0), false},
-		{"a Sun Mar  1 00:00:00 2026", "a", loc(2026, 3, 1, 0, 0, 0), true},
-		{"a\tSun\tMar\t1\t00:00:00\t2026", "a", loc(2026, 3, 1, 0, 0, 0), true},
-		{"a Sun Mar 1 7:08 2026", "a", loc(2026, 3, 1, 7, 8, 0), true},
-		{"a Wed Nov 25 12:00:00 CET 2026", "a", loc(2026, 11, 25, 12, 0, 0), true},
-		{"a Wed Nov 25 12:00:00 +0100 2026", "a", loc(2026, 11, 25, 12, 0, 0), true},
-		{"a Wed Nov 25 12:00:00 2026 +0100", "a", loc(2026, 11, 25, 12, 0, 0), true},
-		{"a Wed Nov 25 12:00:00 2026 remote from uucp", "a", loc(2026, 11, 25, 12, 0, 0), true},
-		{"a wed nov 25 12:00:00 2026", "a", loc(2026, 11, 25, 12, 0, 0), true},
-		{"a Wed Nov 25 12:00:00 2026 and some words", "a", loc(2026, 11, 25, 12, 0, 0), false},
-		{`"john doe"@x  Sun Nov 22 09:00:00 2026`, `"john doe"@x`, loc(2026, 11, 22, 9, 0, 0), false},
-		{"a  Sun Nov 22 09:00:60 2026", "a", loc(2026, 11, 22, 9, 1, 0), true},
-		{"Sun  Sun Nov 22 09:00:00 2026", "Sun", loc(2026, 11, 22, 9, 0, 0), true},
-		{"a Sun Feb 30 00:00:00 2026", "a", time.Time{}, false},
-		{"a Sun Nov 22 24:00:00 2026", "a", time.Time{}, false},
-		{"a Sun Nov 22 09:60:00 2026", "a", time.Time{}, false},
-		{"a Sun Nov 22 09:00:0 2026", "a", time.Time{}, false},
-		{"a Sun Nov 22 09:00:00 26", "a", time.Time{}, false},
-		{"a Sun Nov 22 09:00:00", "a", time.Time{}, false},
-		{"a Sun, 22 Nov 2026 09:00:00 +0000", "a", time.Time{}, false},
-		{"here on, nothing", "here", time.Time{}, false},
-		{"", "", time.Time{}, false},
-		{"a", "a", time.Time{}, false},
-	} {
-		sender, date, real := parseFromLine(tc.line)
-		if sender != tc.sender || !date.Equal(tc.date) || date.Location() != tc.date.Location() && !date.IsZero() || real != tc.real {
-			t.Errorf("parseFromLine(%q) = %q, %v, %v; want %q, %v, %v", tc.line, sender, date, real, tc.sender, tc.date, tc.real)
-		}
-	}
-}
-
 // What splits a message and what does not.
 func TestReaderFromRule(t *testing.T) {
 	const real = "From bob  Sun Nov 22 09:00:00 2026\n"
