@@ -70,6 +70,7 @@ func TestParseFolder(t *testing.T) {
 		".Lists.go": ".Lists.go", "Lists/go": ".Lists.go", "Lists.go": ".Lists.go", "lists": ".lists",
 		"Ünïcödé": ".Ünïcödé", `a\2eb`: `.a\2eb`, `Lists/a\2eb`: `.Lists.a\2eb`, `a\5cb`: `.a\5cb`,
 		`back\slash`: `.back\5cslash`,
+		// Refused:
 		"../escape": "", "/etc": "", "a/../b": "", "..": "", ".": "", "": "", "a//b": "", "a/": "",
 		"./x": "", "a.": "", "x\x00y": "", "x\ny": "", "x\x7f": "", ".a..b": "",
 		`\2e\2e`: "", `a\2fb`: "", `a\00b`: "",
