@@ -293,14 +293,15 @@ func (c *converter) planFromMboxDir(src, dst string) ([]planItem, error) {
 			switch k {
 			case mboxFile:
 				item := planItem{name: name, src: p, size: c.size(p)}
-				if !strings.EqualFold(name, inbox) {
+				if strings.EqualFold(name, inbox) {
+					item.dst = dst
+				} else {
+					// The file's path is the folder: Lists/go is .Lists.go.
 					d, err := maildir.Folder(strings.Split(name, "/")).Dir()
 					if err != nil {
 						return planErr("%s: %v", p, err)
 					}
 					item.dst = filepath.Join(dst, d)
-				} else {
-					item.dst = dst
 				}
 				items = append(items, item)
 			case mboxDir:
