@@ -250,16 +250,6 @@ func (l *heldLock) release(err *error) {
 	}
 }
 
-// isMaildir reports whether dir looks like a Maildir: it has cur/ or new/.
-func isMaildir(s sys.Sys, dir string) bool {
-	for _, sub := range []string{"cur", "new"} {
-		if st, err := s.Lstat(filepath.Join(dir, sub)); err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
-			return true
-		}
-	}
-	return false
-}
-
 // resolve returns path with symbolic links resolved if it exists, so that a
 // link to a mailbox (~/Maildir -> /srv/mail/...) names what it points to.
 func resolve(path string) string {

@@ -20,12 +20,11 @@ import (
 //	.Lists                            Lists
 //	.Lists.go                         Lists/go
 //
-// A "." inside an mbox file or directory name cannot stand in a Maildir++
-// name, where it separates levels; it is written "\2e" there, and "\" as
-// "\5c" (the escapes of Dovecot's listescape plugin), so names map back
-// unchanged. A Maildir++ folder that holds messages and has subfolders
-// too cannot be an mbox file and a directory at once: such a tree is
-// refused before anything is written.
+// The path of an mbox file below the tree is a maildir.Folder, whose Dir
+// and ParseDir are the one mapping (a "." inside a name is "\2e", see
+// package maildir), so names map back unchanged. A Maildir++ folder that
+// holds messages and has subfolders too cannot be an mbox file and a
+// directory at once: such a tree is refused before anything is written.
 
 // inbox is the mbox file that holds the root Maildir's messages.
 const inbox = "INBOX"
@@ -46,6 +45,10 @@ const (
 	mboxFile
 	maildirDir
 	mboxDir // a directory that is not a Maildir: a tree of mbox files
+	// halfMaildir is a directory with new/ or cur/ that maildir.Is still
+	// refuses (cur/ without new/, new/ a symlink): a damaged Maildir, not
+	// to be read as a tree of mbox files (its messages are no mboxes).
+	halfMaildir
 	other
 )
 
@@ -60,8 +63,13 @@ func (c *converter) kindOf(path string) (kind, error) {
 		return mboxFile, nil
 	case st.Mode&unix.S_IFMT != unix.S_IFDIR:
 		return other, nil
-	case isMaildir(c.s, path):
+	case maildir.Is(c.s, path):
 		return maildirDir, nil
+	}
+	for _, sub := range []string{"new", "cur"} {
+		if st, err := c.s.Lstat(filepath.Join(path, sub)); err == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR {
+			return halfMaildir, nil
+		}
 	}
 	return mboxDir, nil
 }
@@ -109,13 +117,15 @@ func (c *converter) plan(src, dst string) ([]planItem, error) {
 		return nil, planErr("%s: no such mailbox", src)
 	case sk == other:
 		return nil, planErr("%s: not a mailbox (neither a file nor a directory)", src)
+	case sk == halfMaildir:
+		return nil, planErr("%s: not a Maildir (new/ and cur/ must be directories; letterbox check tells more)", src)
 	case to == Maildir && sk == maildirDir:
 		return nil, planErr("%s and %s are both Maildirs", src, dst)
 	case to == Mbox && sk != maildirDir:
 		return nil, planErr("%s is not a Maildir; only a Maildir converts to mbox", src)
 	case to == Maildir && dk != none && dk != maildirDir && !(dk == mboxDir && c.emptyDir(dst)):
 		return nil, planErr("%s exists and is not a Maildir", dst)
-	case to == Mbox && dk == maildirDir, to == Mbox && dk == other:
+	case to == Mbox && (dk == maildirDir || dk == halfMaildir || dk == other):
 		return nil, planErr("%s exists and is not an mbox or a directory", dst)
 	}
 
@@ -169,7 +179,7 @@ func (c *converter) maildirFolders(root string) ([]string, error) {
 	}
 	var out []string
 	for _, n := range names {
-		if len(n) > 1 && n[0] == '.' && n != ".." && isMaildir(c.s, filepath.Join(root, n)) {
+		if len(n) > 1 && n[0] == '.' && n != ".." && maildir.Is(c.s, filepath.Join(root, n)) {
 			out = append(out, n)
 		}
 	}
@@ -180,21 +190,22 @@ func (c *converter) maildirFolders(root string) ([]string, error) {
 // planToMboxDir maps a Maildir++ tree to a directory of mbox files.
 func (c *converter) planToMboxDir(src, dst string, folders []string) ([]planItem, error) {
 	items := []planItem{{name: inbox, src: src, dst: filepath.Join(dst, inbox), toMbox: true, size: c.maildirSize(src)}}
-	files := map[string]bool{inbox: true}
+	files := map[string]string{inbox: src} // folder name -> its Maildir
 	for _, f := range folders {
-		name, err := mboxName(f)
+		folder, err := maildir.ParseDir(f)
 		if err != nil {
 			return nil, planErr("%s: %v", filepath.Join(src, f), err)
 		}
+		name := folder.String()
 		p := filepath.Join(src, f)
 		items = append(items, planItem{name: name, src: p, dst: filepath.Join(dst, filepath.FromSlash(name)), toMbox: true, size: c.maildirSize(p)})
-		files[name] = true
+		files[name] = p
 	}
 	// A folder that is an mbox file must not also be a parent directory.
 	for _, it := range items {
 		for parent := filepath.ToSlash(filepath.Dir(it.name)); parent != "."; parent = filepath.ToSlash(filepath.Dir(parent)) {
-			if files[parent] && parent != inbox {
-				if c.hasMessages(filepath.Join(src, maildirName(parent))) {
+			if p, ok := files[parent]; ok && parent != inbox {
+				if c.hasMessages(p) {
 					return nil, planErr("folder %s holds messages and has subfolders (%s): an mbox file cannot be a directory too", parent, it.name)
 				}
 			}
@@ -285,7 +296,12 @@ func (c *converter) planFromMboxDir(src, dst string) ([]planItem, error) {
 				if strings.EqualFold(name, inbox) {
 					item.dst = dst
 				} else {
-					item.dst = filepath.Join(dst, maildirName(name))
+					// The file's path is the folder: Lists/go is .Lists.go.
+					d, err := maildir.Folder(strings.Split(name, "/")).Dir()
+					if err != nil {
+						return planErr("%s: %v", p, err)
+					}
+					item.dst = filepath.Join(dst, d)
 				}
 				items = append(items, item)
 			case mboxDir:
@@ -306,61 +322,9 @@ func (c *converter) planFromMboxDir(src, dst string) ([]planItem, error) {
 		if it.dst == dst {
 			continue
 		}
-		if err := maildir.Make(c.s, it.dst, true); err != nil {
+		if _, err := maildir.MakeFolder(c.s, dst, maildir.Folder(strings.Split(it.name, "/")), true); err != nil {
 			return nil, err
 		}
-		// The marker Maildir++ readers (Courier, Dovecot) look for.
-		marker := filepath.Join(it.dst, "maildirfolder")
-		fd, err := c.s.Open(marker, unix.O_WRONLY|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
-		if err != nil {
-			return nil, fmt.Errorf("create %s: %w", marker, err)
-		}
-		c.s.Close(fd)
 	}
 	return items, nil
-}
-
-// maildirName is the Maildir++ directory of the "/"-separated folder name.
-func maildirName(name string) string {
-	var b strings.Builder
-	for _, part := range strings.Split(name, "/") {
-		b.WriteByte('.')
-		for i := 0; i < len(part); i++ {
-			switch c := part[i]; c {
-			case '.', '\\':
-				fmt.Fprintf(&b, `\%02x`, c)
-			default:
-				b.WriteByte(c)
-			}
-		}
-	}
-	return b.String()
-}
-
-// mboxName is the "/"-separated folder name of the Maildir++ directory dir
-// (".a.b"), with the escapes of maildirName undone.
-func mboxName(dir string) (string, error) {
-	parts := strings.Split(strings.TrimPrefix(dir, "."), ".")
-	for i, p := range parts {
-		if p == "" || p == ".." {
-			return "", fmt.Errorf("folder name %q has an empty level", dir)
-		}
-		var b strings.Builder
-		for j := 0; j < len(p); j++ {
-			if p[j] == '\\' && j+2 < len(p) {
-				var c byte
-				if _, err := fmt.Sscanf(p[j+1:j+3], "%02x", &c); err == nil {
-					b.WriteByte(c)
-					j += 2
-					continue
-				}
-			}
-			b.WriteByte(p[j])
-		}
-		parts[i] = b.String()
-		if parts[i] == "" || strings.ContainsRune(parts[i], '/') || parts[i] == "." || parts[i] == ".." {
-			return "", fmt.Errorf("folder name %q does not map to a file name", dir)
-		}
-	}
-	return strings.Join(parts, "/"), nil
 }

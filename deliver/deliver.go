@@ -13,6 +13,7 @@ import (
 	"letterbox/internal/status"
 	"letterbox/internal/sys"
 	"letterbox/locking"
+	"letterbox/maildir"
 	"letterbox/mbox"
 	"letterbox/safeopen"
 )
@@ -95,7 +96,7 @@ func Deliver(ctx context.Context, r Request) (Result, error) {
 	if _, err := io.CopyN(io.Discard, content, scan.BlockLen); err != nil {
 		return res, status.Temp("4.3.0", fmt.Errorf("read message: %w", err))
 	}
-	toMaildir := r.Maildir || strings.HasSuffix(r.Mailbox, "/") || isMaildir(r.Sys, r.Mailbox)
+	toMaildir := r.Maildir || strings.HasSuffix(r.Mailbox, "/") || maildir.Is(r.Sys, r.Mailbox)
 	if r.Folder != "" && !toMaildir {
 		// Folders are Maildir++ folders. Like dovecot-lda with a folder it
 		// cannot use, the message goes to INBOX rather than bounce.

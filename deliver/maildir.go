@@ -7,8 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"golang.org/x/sys/unix"
-
 	"letterbox/internal/status"
 	"letterbox/internal/sys"
 	"letterbox/maildir"
@@ -28,18 +26,18 @@ func deliverMaildir(r Request, sp *Spool, scan Scan, header []byte, content io.R
 		return 0, "", status.Of(err, root, r.Config.QuotaTempfail)
 	}
 	if r.Folder != "" {
-		dir, err := FolderDir(r.Folder)
+		f, err := maildir.ParseFolder(r.Folder)
 		if err != nil {
 			return 0, "", status.Perm("5.3.0", status.Usage, err)
 		}
-		switch err := makeFolder(r.Sys, filepath.Join(root, dir), r.Config.CreateFolders); {
-		case errors.Is(err, errNoFolder):
+		switch dir, err := maildir.MakeFolder(r.Sys, root, f, r.Config.CreateFolders); {
+		case errors.Is(err, maildir.ErrNoFolder):
 			// As dovecot-lda does: INBOX rather than a bounce.
 			r.Log.Warn("folder does not exist and create_folders is off; delivering to INBOX", "folder", r.Folder, "maildir", root)
 		case err != nil:
 			return 0, "", status.Of(err, root, r.Config.QuotaTempfail)
 		default:
-			root = filepath.Join(root, dir)
+			root = dir
 		}
 	}
 	if uid := safeopen.Owner(r.Config.StrictOwnership); uid >= 0 {
@@ -106,60 +104,4 @@ func strippedSize(sp *Spool, scan Scan, strip bool) (int64, error) {
 	}
 	n, err := io.Copy(io.Discard, stripPrivate(io.LimitReader(rd, head)))
 	return n + all - head, err
-}
-
-// FolderDir maps a folder as -m names it to its Maildir++ directory below
-// the root: ".Lists.go", "Lists/go" and "Lists.go" all give ".Lists.go".
-// It refuses names that could leave the root or confuse readers: an empty
-// component, "." or "..", a leading '/', NUL and other control bytes.
-func FolderDir(folder string) (string, error) {
-	if strings.HasPrefix(folder, "/") || strings.Contains(folder, "..") {
-		return "", fmt.Errorf("folder %q: not below the Maildir", folder)
-	}
-	f := strings.TrimPrefix(folder, ".")
-	parts := strings.Split(strings.ReplaceAll(f, "/", "."), ".")
-	for _, p := range parts {
-		if p == "" {
-			return "", fmt.Errorf("folder %q: empty name component", folder)
-		}
-		for i := 0; i < len(p); i++ {
-			if c := p[i]; c < ' ' || c == 0x7f {
-				return "", fmt.Errorf("folder %q: control character", folder)
-			}
-		}
-	}
-	return "." + strings.Join(parts, "."), nil
-}
-
-// errNoFolder reports a folder that does not exist and may not be created.
-var errNoFolder = errors.New("no such folder")
-
-// makeFolder makes a Maildir++ folder with its maildirfolder marker, if
-// allowed; an existing folder is completed (tmp/, new/, cur/).
-func makeFolder(s sys.Sys, dir string, create bool) error {
-	if _, err := s.Lstat(dir); errors.Is(err, unix.ENOENT) && !create {
-		return fmt.Errorf("%s: %w", dir, errNoFolder)
-	}
-	if err := maildir.Make(s, dir, create); err != nil {
-		return err
-	}
-	marker := filepath.Join(dir, "maildirfolder")
-	fd, err := s.Open(marker, unix.O_WRONLY|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
-	if err != nil {
-		return fmt.Errorf("create %s: %w", marker, err)
-	}
-	return s.Close(fd)
-}
-
-// isMaildir reports whether path is an existing Maildir: a directory (not
-// a symlink) with new/ and cur/. A plain directory is not one; delivering
-// to it as an mbox is refused (not a regular file).
-func isMaildir(s sys.Sys, path string) bool {
-	for _, p := range []string{path, filepath.Join(path, "new"), filepath.Join(path, "cur")} {
-		st, err := s.Lstat(p)
-		if err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
-			return false
-		}
-	}
-	return true
 }

@@ -62,6 +62,7 @@ const (
 	KindCRLF          = "crlf"            // CRLF line ends
 	KindStrayTmp      = "stray-tmp"       // a tmp/ file older than TmpAge
 	KindTmp           = "tmp"             // a tmp/ file younger: a delivery in progress
+	KindNoTmp         = "no-tmp"          // a Maildir without tmp/
 	KindSize          = "size"            // a Maildir ,S= that is not the file's size
 	KindStaleLock     = "stale-lock"      // a lock file whose holder is gone
 	KindLock          = "lock"            // a lock file held by a live holder
@@ -158,4 +159,4 @@ func (f *findings) add(x Finding) {
 func problems(r *Report, kind string) *findings { return &findings{list: &r.Problems, kind: kind} }
 func notes(r *Report, kind string) *findings    { return &findings{list: &r.Notes, kind: kind} }
 
-var errNotMaildir = errors.New("not a Maildir (no cur/ or new/)")
+var errNotMaildir = errors.New("not a Maildir (new/ and cur/ must be directories)")

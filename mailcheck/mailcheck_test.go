@@ -168,6 +168,7 @@ func TestCheckMaildir(t *testing.T) {
 		{"a size that lies", func(root string) {
 			os.WriteFile(filepath.Join(root, "new", "5.M1P1.h,S=99"), []byte("short\n"), 0o600)
 		}, KindSize, ""},
+		{"no tmp/", func(root string) { os.Remove(filepath.Join(root, "tmp")) }, "", KindNoTmp},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

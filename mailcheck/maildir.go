@@ -10,19 +10,23 @@ import (
 	"letterbox/maildir"
 )
 
-// checkMaildir counts the messages of new/ and cur/, compares each ",S="
-// size with the file's, and looks for files left in tmp/: one older than
-// o.TmpAge is a delivery that died (the Maildir spec lets cleaners remove
-// it), a younger one may be a delivery in progress.
+// checkMaildir judges root by maildir.Is, as deliver and convert do,
+// counts the messages of new/ and cur/, compares each ",S=" size with the
+// file's, and looks for files left in tmp/: one older than o.TmpAge is a
+// delivery that died (the Maildir spec lets cleaners remove it), a younger
+// one may be a delivery in progress. A missing tmp/ is a note. Maildir++
+// folders (.name) are not descended into.
 func checkMaildir(r *Report, root string, o Options) error {
 	s := o.Sys
-	for _, sub := range []string{"cur", "new", "tmp"} {
-		if _, err := s.Lstat(filepath.Join(root, sub)); err != nil {
-			if errors.Is(err, unix.ENOENT) {
-				return fmt.Errorf("%s: %w", root, errNotMaildir)
+	if !maildir.Is(s, root) {
+		// Say why when it is not the shape (EACCES on cur/).
+		for _, sub := range []string{"new", "cur"} {
+			p := filepath.Join(root, sub)
+			if _, err := s.Lstat(p); err != nil && !errors.Is(err, unix.ENOENT) {
+				return fmt.Errorf("lstat %s: %w", p, err)
 			}
-			return fmt.Errorf("lstat %s: %w", filepath.Join(root, sub), err)
 		}
+		return fmt.Errorf("%s: %w", root, errNotMaildir)
 	}
 	size := problems(r, KindSize)
 	err := maildir.Walk(s, root, func(m maildir.Message) error {
@@ -45,6 +49,11 @@ func checkMaildir(r *Report, root string, o Options) error {
 	}
 	tmp := filepath.Join(root, "tmp")
 	names, err := s.ReadDir(tmp)
+	if errors.Is(err, unix.ENOENT) {
+		notes(r, KindNoTmp).add(Finding{Offset: -1, Path: tmp,
+			Detail: "missing: letterbox and Dovecot make it on delivery, a deliverer that does not fails"})
+		return nil
+	}
 	if err != nil {
 		return fmt.Errorf("read %s: %w", tmp, err)
 	}

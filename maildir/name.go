@@ -1,7 +1,3 @@
-// Package maildir writes and reads Maildirs: unique names, the lockless
-// delivery from tmp/ to new/ with every fsync, Maildir++ folders, and flags.
-//
-// It knows nothing about envelopes or locks; a Maildir needs none.
 package maildir
 
 import (

@@ -16,6 +16,7 @@ import (
 	"letterbox/internal/passwd"
 	"letterbox/internal/status"
 	"letterbox/internal/sys"
+	"letterbox/maildir"
 )
 
 const deliverSynopsis = "letterbox deliver [-f SENDER] [-a ADDR] [-r ADDR] [-d USER] [-m FOLDER] [-c FILE] [-p FILE] [--format mbox|maildir] [MAILBOX]"
@@ -59,7 +60,7 @@ func runDeliver(e *env, args []string) error {
 	if *folder != "" {
 		// A folder that could leave the mail root is refused before
 		// anything is read or written (DESIGN §5).
-		if _, err := deliver.FolderDir(*folder); err != nil {
+		if _, err := maildir.ParseFolder(*folder); err != nil {
 			return bad("-m: %v", err)
 		}
 	}
