@@ -32,8 +32,6 @@ import (
 	"io"
 	"path/filepath"
 
-	"golang.org/x/sys/unix"
-
 	"letterbox/internal/sys"
 	"letterbox/locking"
 	"letterbox/mbox"
