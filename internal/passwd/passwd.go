@@ -55,6 +55,21 @@ func (db DB) Lookup(name string) (User, error) {
 	if err := ValidName(name); err != nil {
 		return User{}, err
 	}
+	return db.lookup(name, func(u User) bool { return u.Name == name })
+}
+
+// LookupID returns the user whose uid is uid, as getpwuid(3) does: the
+// first entry with that uid. Errors are those of Lookup.
+func (db DB) LookupID(uid int) (User, error) {
+	if uid < 0 {
+		return User{}, fmt.Errorf("uid %d: %w", uid, ErrUnknown)
+	}
+	return db.lookup(strconv.Itoa(uid), func(u User) bool { return u.UID == uid })
+}
+
+// lookup asks the sources in order for key, which getent reads as a name or,
+// when numeric, as a uid; match picks the entry from the passwd file.
+func (db DB) lookup(key string, match func(User) bool) (User, error) {
 	sources, err := db.sources()
 	if err != nil {
 		return User{}, err
@@ -63,12 +78,12 @@ func (db DB) Lookup(name string) (User, error) {
 	// is the default action), so a hit in a leading "files" is the answer
 	// getpwnam would give.
 	if len(sources) > 0 && sources[0] == "files" {
-		u, err := db.lookupFile(name)
+		u, err := db.lookupFile(key, match)
 		if err == nil || !errors.Is(err, ErrUnknown) || len(sources) == 1 {
 			return u, err
 		}
 	}
-	return db.lookupGetent(name)
+	return db.lookupGetent(key)
 }
 
 // ValidName reports whether name can be a user name: not empty, at most 256
@@ -115,15 +130,17 @@ func (db DB) sources() ([]string, error) {
 	return []string{"files"}, nil
 }
 
-// lookupFile scans the passwd file for name.
-func (db DB) lookupFile(name string) (User, error) {
+// lookupFile scans the passwd file for the first entry that match accepts.
+// Lines that cannot be parsed are skipped unless they would be the one:
+// the name field of a line is checked before the line is parsed, so a
+// malformed entry of another user never fails a lookup by name.
+func (db DB) lookupFile(key string, match func(User) bool) (User, error) {
 	f, err := os.Open(db.Passwd)
 	if err != nil {
 		return User{}, fmt.Errorf("open %s: %w", db.Passwd, err)
 	}
 	defer f.Close()
 	br := bufio.NewReader(f)
-	prefix := []byte(name + ":")
 	for n := 1; ; n++ {
 		line, err := br.ReadSlice('\n')
 		if errors.Is(err, bufio.ErrBufferFull) {
@@ -131,15 +148,17 @@ func (db DB) lookupFile(name string) (User, error) {
 			// here; getent can.
 			return User{}, fmt.Errorf("read %s: line %d too long", db.Passwd, n)
 		}
-		if bytes.HasPrefix(line, prefix) {
-			u, perr := parse(string(bytes.TrimRight(line, "\n")))
-			if perr != nil {
+		if l := string(bytes.TrimRight(line, "\n")); l != "" {
+			u, perr := parse(l)
+			switch {
+			case perr == nil && match(u):
+				return u, nil
+			case perr != nil && strings.HasPrefix(l, key+":"):
 				return User{}, fmt.Errorf("%s:%d: %w", db.Passwd, n, perr)
 			}
-			return u, nil
 		}
 		if err == io.EOF {
-			return User{}, fmt.Errorf("user %s: %w", name, ErrUnknown)
+			return User{}, fmt.Errorf("user %s: %w", key, ErrUnknown)
 		}
 		if err != nil {
 			return User{}, fmt.Errorf("read %s: %w", db.Passwd, err)

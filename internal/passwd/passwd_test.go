@@ -30,7 +30,7 @@ echo "$@" >> ` + ran + `
 	if fail {
 		body += "echo 'ldap: server down' >&2; exit 1\n"
 	} else {
-		body += `[ "$3" = carol ] && { echo 'carol:*:2000:2000:Carol:/srv/carol:/bin/sh'; exit 0; }
+		body += `[ "$3" = carol ] || [ "$3" = 2000 ] && { echo 'carol:*:2000:2000:Carol:/srv/carol:/bin/sh'; exit 0; }
 exit 2
 `
 	}
@@ -151,5 +151,28 @@ func TestSystemRoot(t *testing.T) {
 	}
 	if u.UID != 0 || u.GID != 0 || u.Home == "" {
 		t.Fatalf("root = %+v", u)
+	}
+}
+
+// LookupID finds the first entry with a uid, as getpwuid(3): in the file,
+// past malformed entries of other users, then through getent with the
+// number.
+func TestLookupID(t *testing.T) {
+	db, _ := testDB(t, "passwd: files ldap\n", false)
+	for _, tc := range []struct {
+		uid  int
+		want string
+		err  error
+	}{
+		{0, "root", nil},
+		{1001, "alicia", nil},
+		{2000, "carol", nil}, // not in the file: getent passwd -- 2000
+		{4242, "", ErrUnknown},
+		{-1, "", ErrUnknown},
+	} {
+		u, err := db.LookupID(tc.uid)
+		if u.Name != tc.want || !errors.Is(err, tc.err) || (tc.err == nil) != (err == nil) {
+			t.Errorf("LookupID(%d) = %q, %v; want %q, %v", tc.uid, u.Name, err, tc.want, tc.err)
+		}
 	}
 }
