@@ -21,7 +21,7 @@ import (
 // Request is one delivery: where the message comes from, the envelope as
 // the MTA gave it, and where it goes.
 type Request struct {
-	Input io.Reader // the message, read to EOF before anything is locked or created
+	Input io.Reader // the message, read to EOF before anything is locked or created (Deliver only)
 
 	// The envelope from flags; nil means the flag was not given, so the
 	// environment, a leading From_ line or the MTA's envelope block decide.
@@ -29,6 +29,9 @@ type Request struct {
 	OriginalRecipient *string
 	Recipient         *string
 	LookupEnv         func(string) (string, bool) // os.LookupEnv
+	// User names the account delivered for, for the default recipient
+	// USER@hostname (Recipient.Name); nil: no default.
+	User func() (string, error)
 
 	Mailbox string // the destination path: an mbox file, or a Maildir
 	// Maildir forces (true) Maildir delivery; otherwise a Mailbox that ends
@@ -58,30 +61,64 @@ const memMax = 1 << 20
 // envelope block and Delivered-To: loops.
 const maxHeader = 1 << 20
 
-// Deliver delivers r.Input to the mbox r.Mailbox (DESIGN §3): it spools the
-// message to EOF, takes the MTA's envelope block off the top, checks for a
-// Delivered-To: loop and the size limits, and appends under the mailbox
-// lock. It returns nil only when the message is durable and every lock is
-// released; otherwise a *status.Error with the DSN and exit code of the
-// DESIGN §2.1 table.
+// Message is a message read from the MTA once, normalised and spooled
+// (docs/design.md §3), to be delivered to any number of recipients.
+type Message struct {
+	sp   *Spool
+	scan Scan
+}
+
+// ReadMessage reads r to EOF into a Message: in memory up to 1 MiB, then in
+// an unlinked file in tempDir, so memory does not grow with the message.
+// Its errors are *status.Error (temporary). The caller owes Close.
+func ReadMessage(r io.Reader, tempDir string) (*Message, error) {
+	sp, err := NewSpool(r, tempDir, memMax)
+	if err != nil {
+		return nil, status.Temp("4.3.0", fmt.Errorf("read message: %w", err))
+	}
+	scan, err := ScanHeader(sp.Open(), maxHeader)
+	if err != nil {
+		sp.Close()
+		return nil, status.Temp("4.3.0", fmt.Errorf("read message header: %w", err))
+	}
+	return &Message{sp: sp, scan: scan}, nil
+}
+
+// Size is the number of bytes of the normalised message.
+func (m *Message) Size() int64 { return m.sp.Size() }
+
+// Close releases the spooled message.
+func (m *Message) Close() error { return m.sp.Close() }
+
+// Deliver reads r.Input (ReadMessage) and delivers it (DeliverMessage): the
+// pipe delivery agent's one message for one recipient.
 func Deliver(ctx context.Context, r Request) (Result, error) {
+	m, err := ReadMessage(r.Input, r.TempDir)
+	if err != nil {
+		return Result{}, err
+	}
+	defer m.Close()
+	return DeliverMessage(ctx, m, r)
+}
+
+// DeliverMessage delivers m for the recipient r describes (r.Input is not
+// read): it decides the envelope, takes the MTA's envelope block off the
+// top, checks for a Delivered-To: loop and the size limits, and stores the
+// message in the Maildir or appends it to the mbox under the mailbox lock
+// (docs/design.md §3). It returns nil only when the message is durable and
+// every lock is released; otherwise a *status.Error with the DSN and exit
+// code of the docs/design.md §2.1 table. m may be delivered again, for
+// another recipient.
+func DeliverMessage(ctx context.Context, m *Message, r Request) (Result, error) {
 	var res Result
 	if r.Log == nil {
 		r.Log = slog.New(slog.DiscardHandler)
 	}
-	sp, err := NewSpool(r.Input, r.TempDir, memMax)
-	if err != nil {
-		return res, status.Temp("4.3.0", fmt.Errorf("read message: %w", err))
-	}
-	defer sp.Close()
-	scan, err := ScanHeader(sp.Open(), maxHeader)
-	if err != nil {
-		return res, status.Temp("4.3.0", fmt.Errorf("read message header: %w", err))
-	}
+	sp, scan := m.sp, m.scan
 	fromSender, hasFrom := sp.FromSender()
 	env, err := Resolve(Sources{
 		Sender: r.Sender, OriginalRecipient: r.OriginalRecipient, Recipient: r.Recipient,
-		LookupEnv: r.LookupEnv, FromSender: fromSender, HasFrom: hasFrom, Scan: scan,
+		LookupEnv: r.LookupEnv, FromSender: fromSender, HasFrom: hasFrom, Scan: scan, User: r.User,
 	})
 	if err != nil {
 		return res, err
@@ -135,6 +172,11 @@ func Deliver(ctx context.Context, r Request) (Result, error) {
 	if err := messageLimit(r.Config, size); err != nil {
 		return res, err
 	}
+	msg := mbox.Message{
+		FromLine: mbox.FromLine(mbox.SenderToken(env.Sender, mbox.EachRun), r.Now()),
+		Header:   header,
+		Content:  content,
+	}
 
 	pol := r.Config.LockPolicy()
 	lk, err := locking.Acquire(ctx, r.Mailbox, pol.Methods, pol.Options(r.Sys, r.Log),
@@ -142,12 +184,12 @@ func Deliver(ctx context.Context, r Request) (Result, error) {
 	if err != nil {
 		return res, status.Of(err, r.Mailbox, r.Config.QuotaTempfail)
 	}
-	n, err := appendLocked(ctx, r, lk, env, header, content, q, size)
+	n, err := appendLocked(ctx, r, lk, []mbox.Message{msg}, size)
 	switch rerr := lk.Release(); {
 	case err != nil || rerr == nil:
 	case errors.Is(rerr, locking.ErrLost):
-		// The dot-lock was taken away after the commit: Append proved it
-		// ours (Check) after the message was fsynced, so no one wrote
+		// The dot-lock was taken away after the commit: appendLocked proved
+		// it ours (Check) after the message was fsynced, so no one wrote
 		// while we did, and the kernel lock, still held, kept everyone
 		// out until now. The message stands; reporting a failure would
 		// make the MTA deliver it twice (a replayed rename of someone
@@ -163,8 +205,11 @@ func Deliver(ctx context.Context, r Request) (Result, error) {
 	return res, err
 }
 
-// appendLocked runs the append transaction on the locked mailbox.
-func appendLocked(ctx context.Context, r Request, lk *locking.Lock, env Envelope, header []byte, content io.Reader, q mbox.Quoting, size int64) (int64, error) {
+// appendLocked appends msgs (size bytes in all, before quoting) to the
+// locked mailbox as one transaction (mbox.Txn): every message written, one
+// fsync, then the lock proven ours — or everything taken back. Nothing may
+// be acknowledged before it returns nil. It returns the bytes appended.
+func appendLocked(ctx context.Context, r Request, lk *locking.Lock, msgs []mbox.Message, size int64) (int64, error) {
 	fd := lk.FD()
 	st, err := safeopen.Recheck(r.Sys, fd, r.Mailbox)
 	if err != nil {
@@ -183,18 +228,30 @@ func appendLocked(ctx context.Context, r Request, lk *locking.Lock, env Envelope
 		case <-ctx.Done():
 		}
 	}()
-	n, err := mbox.Append(ctx, r.Sys, fd, mbox.Message{
-		FromLine: mbox.FromLine(mbox.SenderToken(env.Sender, mbox.EachRun), r.Now()),
-		Header:   header,
-		Content:  content,
-	}, mbox.Options{Quoting: q, Fsync: r.Config.Fsync, Check: lk.Check})
-	if err != nil {
+	fail := func(err error) (int64, error) {
 		if lerr := lk.Check(); lerr != nil && errors.Is(err, context.Canceled) {
-			err = lerr
+			err = lerr // the writes stopped because the lock was lost
 		}
 		return 0, status.Of(err, r.Mailbox, r.Config.QuotaTempfail)
 	}
-	return n, nil
+	tx, err := mbox.Begin(ctx, r.Sys, fd, r.Config.Quoting())
+	if err != nil {
+		return fail(err)
+	}
+	for _, m := range msgs {
+		if err := tx.Write(m); err != nil {
+			return fail(err)
+		}
+	}
+	if err := tx.Commit(r.Config.Fsync); err != nil {
+		return fail(err)
+	}
+	// Only a lock proven ours after the data is durable makes the append
+	// valid; otherwise it is undone while the kernel lock is still held.
+	if err := lk.Check(); err != nil {
+		return fail(tx.Abort("check lock", err))
+	}
+	return tx.Size(), nil
 }
 
 // envelopeHeader is what letterbox prepends: Return-Path, X-Original-To

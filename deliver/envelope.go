@@ -66,6 +66,11 @@ type Sources struct {
 	HasFrom    bool
 	// Scan is the header scan with the MTA's envelope block.
 	Scan Scan
+	// User names the account delivered for, for the default recipient
+	// USER@hostname (Recipient.Name: -d, $USER, $LOGNAME, the uid's name).
+	// It is called only when nothing else names the recipient; nil or ""
+	// means no default.
+	User func() (string, error)
 	// Hostname names this host in the default recipient; nil means
 	// os.Hostname.
 	Hostname func() (string, error)
@@ -76,7 +81,7 @@ type Sources struct {
 //
 //	sender:             -f, $SENDER, leading From_ line, block Return-Path:, null sender
 //	original recipient: -a, $ORIGINAL_RECIPIENT, block X-Original-To:, unknown
-//	recipient:          -r, $RECIPIENT, block Delivered-To:, $USER@hostname
+//	recipient:          -r, $RECIPIENT, block Delivered-To:, USER@hostname
 //
 // A nil flag was not given. LookupEnv is os.LookupEnv: $SENDER set but empty
 // is the null sender (Postfix local(8) exports it so), like -f ""; an empty
@@ -150,18 +155,25 @@ func Resolve(src Sources) (Envelope, error) {
 		rcpt, from = getenv("RECIPIENT"), "$RECIPIENT"
 	case scan.HasDeliveredTo && scan.DeliveredTo != "":
 		rcpt, from = scan.DeliveredTo, "Delivered-To:"
-	case getenv("USER") != "":
+	case src.User != nil:
+		user, err := src.User()
+		if err != nil {
+			return e, status.Temp("4.3.0", fmt.Errorf("default recipient: %w", err))
+		}
+		if user == "" {
+			break
+		}
 		host, err := hostname()
 		if err != nil {
 			return e, status.Temp("4.3.0", fmt.Errorf("default recipient: %w", err))
 		}
-		rcpt, from = getenv("USER")+"@"+host, "$USER@hostname"
+		rcpt, from = user+"@"+host, "USER@hostname"
 	}
 	rcpt = unbracket(rcpt)
 	if rcpt == "" {
 		// An invocation that names no recipient is the operator's error,
 		// which must not bounce mail (DESIGN §2.1).
-		return e, status.Temp("4.3.5", errors.New("no recipient: give -r, or set $RECIPIENT or $USER"))
+		return e, status.Temp("4.3.5", errors.New("no recipient: give -r, or set $RECIPIENT, $USER or $LOGNAME"))
 	}
 	if err := CheckAddress(rcpt); err != nil {
 		return e, status.Perm("5.1.3", status.DataErr, fmt.Errorf("recipient %.64q from %s: %w", rcpt, from, err))

@@ -116,8 +116,10 @@ func TestResolve(t *testing.T) {
 	}
 	for _, tt := range tests {
 		lookup := func(k string) (string, bool) { v, ok := tt.in.env[k]; return v, ok }
+		// The env map's USER is the account delivered for (Recipient.Name).
+		user := func() (string, error) { return tt.in.env["USER"], nil }
 		got, err := Resolve(Sources{Sender: tt.in.f, OriginalRecipient: tt.in.a, Recipient: tt.in.r,
-			LookupEnv: lookup, FromSender: tt.in.from, HasFrom: tt.in.hasFrom, Scan: tt.in.scan, Hostname: vm})
+			LookupEnv: lookup, FromSender: tt.in.from, HasFrom: tt.in.hasFrom, Scan: tt.in.scan, User: user, Hostname: vm})
 		if tt.dsn != "" {
 			var se *status.Error
 			if !errors.As(err, &se) || se.DSN != tt.dsn {
@@ -147,12 +149,7 @@ func TestResolve(t *testing.T) {
 
 func TestResolveHostnameError(t *testing.T) {
 	_, err := Resolve(Sources{
-		LookupEnv: func(k string) (string, bool) {
-			if k == "USER" {
-				return "u", true
-			}
-			return "", false
-		},
+		User:     func() (string, error) { return "u", nil },
 		Hostname: func() (string, error) { return "", errors.New("no name") },
 	})
 	var se *status.Error

@@ -68,31 +68,18 @@ func runDeliver(e *env, args []string) error {
 	if err != nil {
 		return status.Temp("4.3.5", err)
 	}
-	to, err := resolveRecipient(cfg, *user, fs.Arg(0), passwd.System().Lookup)
+	to, err := deliver.ResolveRecipient(cfg, *user, fs.Arg(0), os.Getenv, passwd.System())
 	if err != nil {
 		return err
 	}
-	mailbox := to.mailbox
+	mailbox := to.Mailbox
 	if *format == "mbox" && strings.HasSuffix(mailbox, "/") {
 		return bad("--format mbox with a Maildir path %s", mailbox)
 	}
 	// Root becomes the user before it reads -p FILE or touches anything of
-	// the mailbox (DESIGN §3).
-	if err := becomeRecipient(to); err != nil {
+	// the mailbox (docs/design.md §3).
+	if err := to.Become(); err != nil {
 		return err
-	}
-
-	// The recipient's default is USER@hostname (DESIGN §2.1): the user
-	// delivered for, not whoever ran us.
-	lookupEnv := os.LookupEnv
-	if to.user != nil {
-		name := to.user.Name
-		lookupEnv = func(k string) (string, bool) {
-			if k == "USER" {
-				return name, true
-			}
-			return os.LookupEnv(k)
-		}
 	}
 
 	var in io.Reader = os.Stdin
@@ -119,7 +106,8 @@ func runDeliver(e *env, args []string) error {
 		Sender:            sender.v,
 		OriginalRecipient: orig.v,
 		Recipient:         rcpt.v,
-		LookupEnv:         lookupEnv,
+		LookupEnv:         os.LookupEnv,
+		User:              to.Name,
 		Mailbox:           mailbox,
 		Maildir:           *format == "maildir",
 		Folder:            *folder,
