@@ -1,4 +1,4 @@
-// Package config reads letterbox's configuration file (TOML, DESIGN §7).
+// Package config reads letterbox's configuration file (TOML, docs/design.md §7).
 //
 // Reading is strict: an unknown key, a value of the wrong type or an invalid
 // value is an error that names the file and line. No file at all is fine:

@@ -1,4 +1,4 @@
-// Package convert migrates mailboxes between mbox and Maildir (DESIGN
+// Package convert migrates mailboxes between mbox and Maildir (docs/design.md
 // §2.3): an mbox file to a Maildir and back, and a Maildir++ tree to a
 // directory of mbox files and back.
 //
@@ -44,7 +44,7 @@ type Format int
 const (
 	// Auto chooses the destination format: a DEST ending in "/" or an
 	// existing Maildir is a Maildir, anything else is the other format of
-	// the source (DESIGN §9).
+	// the source (docs/design.md §9).
 	Auto Format = iota
 	Maildir
 	Mbox
@@ -67,11 +67,11 @@ type Options struct {
 	// Quoting is the variant to read an mbox source with; nil detects it
 	// (mbox.DetectQuoting), which reads the mbox once more.
 	Quoting *mbox.Quoting
-	// Verify compares source and destination at the end (DESIGN §2.3:
+	// Verify compares source and destination at the end (docs/design.md §2.3:
 	// on by default; the caller sets it).
 	Verify bool
 	// Fsync makes the destination durable before Run returns. Off only for
-	// benchmarks (DESIGN §7).
+	// benchmarks (docs/design.md §7).
 	Fsync bool
 	// Locks and Lock are the mailbox lock deliveries take
 	// (config.Config.LockPolicy).

@@ -434,7 +434,7 @@ func TestRoundTripFromMaildir(t *testing.T) {
 }
 
 // TestRerunAddsNothing: a finished conversion run again finds every
-// message and writes nothing (DESIGN §9), in both directions.
+// message and writes nothing (docs/design.md §9), in both directions.
 func TestRerunAddsNothing(t *testing.T) {
 	setLocal(t)
 	dir := t.TempDir()

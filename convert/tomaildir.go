@@ -46,7 +46,7 @@ const nameHost = "convert"
 //	<sec>.L<index>H<first 16 hex digits of the SHA-256>.convert,S=<size>
 //
 // It depends on nothing but the source, so a re-run gives every message
-// the name it got before and finds it there (DESIGN §2.3: re-runnable,
+// the name it got before and finds it there (docs/design.md §2.3: re-runnable,
 // every message once). Two messages share a name only if they are the same
 // bytes at the same position of mailboxes with the same date.
 func messageName(t time.Time, i int64, sum []byte, size int64) string {

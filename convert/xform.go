@@ -20,7 +20,7 @@ import (
 //   - lines can be added at the end of the header section (Maildir -> mbox:
 //     the Status lines of the flags);
 //   - CRLF line ends become LF and a last line without one gets one, as
-//     deliveries store them (DESIGN §2.1), by header.OneCR (see newLF).
+//     deliveries store them (docs/design.md §2.1), by header.OneCR (see newLF).
 //
 // The header section is what deliver reads as one (header.Classify), with
 // header.BareColonBody: a message that ends in "Name:" keeps that line as

@@ -79,7 +79,7 @@ func TestLockLostMidWrite(t *testing.T) {
 }
 
 // A fault at each step of the append through the whole pipeline: the
-// mailbox is unchanged and the status is the one of the DESIGN table.
+// mailbox is unchanged and the status is the one of the docs/design.md §2.1 table.
 func TestDeliverFaults(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -161,7 +161,7 @@ func TestContentLengthLongHeader(t *testing.T) {
 }
 
 // The message is read to EOF before anything is locked or created
-// (DESIGN §9): a read error leaves no mailbox and no lock.
+// (docs/design.md §9): a read error leaves no mailbox and no lock.
 func TestNothingBeforeEOF(t *testing.T) {
 	r, mb := request(t, sys.Real{}, "")
 	os.Remove(mb)
@@ -187,7 +187,7 @@ func (r *failingReader) Read(p []byte) (int, error) {
 	return copy(p, "Subject: x\n"), nil
 }
 
-// Maildir: a fault at each step gives the DESIGN status and leaves new/
+// Maildir: a fault at each step gives the docs/design.md §2.1 status and leaves new/
 // without the message and tmp/ empty.
 func TestMaildirFaults(t *testing.T) {
 	inTmp := func(c faulty.Call) bool { return filepath.Base(filepath.Dir(c.Path)) == "tmp" }
@@ -234,7 +234,7 @@ func wantStatus(t *testing.T, err error, dsn string, code int) {
 }
 
 // A mailbox owned by another user is refused with strict_ownership, and by
-// root always (DESIGN §3); without strict_ownership a user may deliver into
+// root always (docs/design.md §3); without strict_ownership a user may deliver into
 // a mailbox it can write but does not own. The owner is faked through the
 // seam, so the test means the same as root and as a user.
 func TestForeignOwner(t *testing.T) {

@@ -87,7 +87,7 @@ type Sources struct {
 // is the null sender (Postfix local(8) exports it so), like -f ""; an empty
 // recipient variable, -a or -r counts as not given (so -a
 // "$ORIGINAL_RECIPIENT" works). The
-// block fields are those of the scan's envelope block (DESIGN §3), which the MTA
+// block fields are those of the scan's envelope block (docs/design.md §3), which the MTA
 // wrote for this delivery. A sender of "", "<>" or MAILER-DAEMON (any case)
 // is the null sender. One pair of surrounding angle brackets is removed from
 // every value.
@@ -172,7 +172,7 @@ func Resolve(src Sources) (Envelope, error) {
 	rcpt = unbracket(rcpt)
 	if rcpt == "" {
 		// An invocation that names no recipient is the operator's error,
-		// which must not bounce mail (DESIGN §2.1).
+		// which must not bounce mail (docs/design.md §2.1).
 		return e, status.Temp("4.3.5", errors.New("no recipient: give -r, or set $RECIPIENT, $USER or $LOGNAME"))
 	}
 	if err := CheckAddress(rcpt); err != nil {

@@ -27,7 +27,7 @@ const valueMax = MaxAddressLen + 3
 // Scan is what ScanHeader found in the header section of a message.
 //
 // The envelope block is the leading run of Return-Path:, X-Original-To: and
-// Delivered-To: fields that the MTA prepended for this delivery (DESIGN §3).
+// Delivered-To: fields that the MTA prepended for this delivery (docs/design.md §3).
 // Each name may occur once in it: a second field of a name already in the
 // block ends the block, because it was written by an earlier delivery (a
 // message stored with letterbox's own lines and re-injected), and a

@@ -15,7 +15,7 @@ import (
 
 // deliverMaildir stores the message in the Maildir r.Mailbox, or in its
 // Maildir++ folder r.Folder: the prepended header, then the message after
-// the MTA's envelope block — no From_ line, no quoting (DESIGN §5). It
+// the MTA's envelope block — no From_ line, no quoting (docs/design.md §5). It
 // returns the bytes stored and the new file's path.
 func deliverMaildir(r Request, sp *Spool, scan Scan, header []byte, content io.Reader) (int64, string, error) {
 	root := filepath.Clean(r.Mailbox)

@@ -2,7 +2,7 @@
 // MTA, takes the MTA's envelope block off its top, resolves the envelope from
 // flags, environment and that block, checks for Delivered-To: loops and size
 // limits, and hands the message to the mailbox format under the lock
-// (DESIGN §3).
+// (docs/design.md §3).
 package deliver
 
 import (

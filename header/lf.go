@@ -27,7 +27,7 @@ var crRun = []byte("\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r\r")
 
 // LFWriter writes to W with CR LF line ends turned into LF, across writes,
 // and on Close ends a last line that lacks a line end. RFC 5322 §2.1 lines
-// end in CR LF on the wire; Unix mailboxes store LF (DESIGN §2.1). It holds
+// end in CR LF on the wire; Unix mailboxes store LF (docs/design.md §2.1). It holds
 // no more than a count of CRs: memory does not grow with the input.
 type LFWriter struct {
 	W   io.Writer

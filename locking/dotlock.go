@@ -17,7 +17,7 @@ import (
 // Backoff between attempts while a lock is held by someone else. A delivery
 // holds the lock for about a millisecond, so waiting starts small; the peers'
 // fixed 5-8 s sleeps are what make them slower with two streams than with one
-// (peer-bench.md). The cap keeps a waiter within a quarter second of a
+// (docs/peers.md §D). The cap keeps a waiter within a quarter second of a
 // release however long it has waited.
 //
 // Waiters poll; they are not woken by inotify. It was tried: closing an
@@ -42,7 +42,7 @@ type Dotlock struct {
 // Path returns the lock file's path.
 func (d *Dotlock) Path() string { return d.path }
 
-// AcquireDotlock takes the dot-lock mailbox+".lock" (nfs-locking.md §10.1),
+// AcquireDotlock takes the dot-lock mailbox+".lock" (docs/locking.md §10.1),
 // waiting until o.Timeout for a holder to release it and breaking it only when
 // it is provably stale (§10.2). It returns a *BusyError when the deadline
 // passes, ErrNotLockFile when the lock path is not a regular file, ctx's
@@ -186,7 +186,7 @@ func (a *acquirer) run() (*Dotlock, error) {
 
 // prepare makes sure a unique file exists and, after the first attempt, is
 // fresh: it is touched in server time before each link, so that the lock it
-// becomes is never born stale after a long wait (row 16; liblockfile T17).
+// becomes is never born stale after a long wait (row 16: liblockfile's locks are born stale).
 func (a *acquirer) prepare(attempt int) error {
 	if a.uniq == "" {
 		return a.createUnique()
@@ -322,7 +322,7 @@ func (a *acquirer) wait(d time.Duration) bool {
 // when it was last created or touched, plus the local monotonic time since.
 // Ages of locks are measured against it, never against the local clock, so
 // that clock skew between hosts neither breaks live locks nor keeps dead ones
-// (rows 11, 12; nfs-locking.md §10.2).
+// (rows 11, 12; docs/locking.md §10.2).
 func (a *acquirer) serverNow() (time.Time, error) {
 	if a.srvNow.IsZero() {
 		st, err := a.s.Lstat(a.uniq)
@@ -405,7 +405,7 @@ func (d *Dotlock) Refresh() error {
 	return nil
 }
 
-// Release gives the lock up (nfs-locking.md §10.4): it renames the lock to a
+// Release gives the lock up (docs/locking.md §10.4): it renames the lock to a
 // fresh private name, checks that what it moved is ours, and removes that
 // name. What it moved by mistake (a replayed or late rename of someone else's
 // lock, row 7) it puts back. It returns an error wrapping ErrLost when the

@@ -34,7 +34,7 @@ type Lock struct {
 	running  sync.WaitGroup
 }
 
-// Acquire locks mailbox in the order of nfs-locking.md §10.6 (Debian Policy
+// Acquire locks mailbox in the order of docs/locking.md §10.6 (Debian Policy
 // §11.6, non-blocking variant): the dot-lock first, never while holding a
 // kernel lock; then open; then each kernel lock without blocking. If a kernel
 // lock cannot be had, everything is released and, after a random wait,
@@ -228,7 +228,7 @@ func (l *Lock) enter() bool {
 }
 
 // refreshTick proves ownership and touches the dot-lock, every o.Refresh
-// (nfs-locking.md §10.3).
+// (docs/locking.md §10.3).
 func (l *Lock) refreshTick() {
 	if !l.enter() {
 		return

@@ -3,7 +3,7 @@
 // (OFD fcntl, classic fcntl, flock), and the two combined in the order of
 // Debian Policy §11.6. It knows nothing about mail.
 //
-// The algorithm is specified in shared/reference/nfs-locking.md §10; the
+// The algorithm is specified in docs/locking.md §10; the
 // comments name the fault-matrix rows (§11) each check exists for. In short:
 // a lock is ours exactly when a fresh lookup of MAILBOX.lock finds the inode
 // of the unique file we linked to it, whatever link(2) returned; ages are
@@ -60,7 +60,7 @@ func (o Options) withDefaults() Options {
 
 // confirm is how long a stale-looking lock must stay unchanged before it is
 // broken: longer than one refresh interval, so a holder that refreshes is
-// always seen doing it (nfs-locking.md §10.0, W).
+// always seen doing it (docs/locking.md §10.0, W).
 func (o Options) confirm() time.Duration { return o.Refresh + o.Refresh/6 }
 
 // watchdog is how long a holder may go without proving ownership before it
@@ -115,7 +115,7 @@ func (e *InterruptedError) Error() string {
 func (e *InterruptedError) Unwrap() error { return e.Err }
 
 // transient reports whether err may go away by itself, so that acquiring
-// should retry within the deadline rather than fail (nfs-locking.md §10.0;
+// should retry within the deadline rather than fail (docs/locking.md §10.0;
 // row 18: ENOSPC and EDQUOT are transient, and NFS reports them sporadically).
 func transient(err error) bool {
 	switch {

@@ -1,6 +1,6 @@
 package locking
 
-// The fault matrix of shared/reference/nfs-locking.md §11, one named subtest
+// The fault matrix of docs/locking.md §11, one named subtest
 // per row, each asserting the row's "Expected outcome" through the
 // fault-injecting seam. Every row is expressed in-process; the multi-host
 // end-to-end versions run on a FUSE filesystem later (issue 7).

@@ -19,7 +19,7 @@ import (
 // The line starts with a letter and holds no ':' so that liblockfile's L_PID
 // readers see pid 0 and fall back to their age rule instead of kill()ing a pid
 // from another host, and Dovecot does not take it for its "pid:host" form
-// (nfs-locking.md §10.0). An operator reading it learns who holds the lock.
+// (docs/locking.md §10.0). An operator reading it learns who holds the lock.
 type owner struct {
 	tok   string
 	host  string

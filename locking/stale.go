@@ -24,7 +24,7 @@ const (
 )
 
 // evaluate decides whether the foreign lock s1 is stale and, if so, breaks
-// it (nfs-locking.md §10.2). It sets a.nextCheck when the answer cannot
+// it (docs/locking.md §10.2). It sets a.nextCheck when the answer cannot
 // change before then, so a waiter does not re-read a live lock every round.
 func (a *acquirer) evaluate(s1 sys.Stat) verdict {
 	content, err := readLock(a.s, a.lock)
@@ -45,7 +45,7 @@ func (a *acquirer) evaluate(s1 sys.Stat) verdict {
 			a.nextCheck = now.Add(min(time.Second, a.o.Refresh))
 			return live
 		}
-		// The holder is provably dead: break at once (DESIGN §6) — but only
+		// The holder is provably dead: break at once (docs/design.md §6) — but only
 		// the lock it held. Between our lookup and the liveness check, that
 		// holder may have released and another taken the lock; the content
 		// we read may even be the new holder's. Look again: the same inode

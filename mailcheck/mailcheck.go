@@ -1,5 +1,5 @@
 // Package mailcheck reads an mbox or a Maildir and reports whether it is
-// sound (DESIGN §2.4): the number of messages, the mbox variant, and every
+// sound (docs/design.md §2.4): the number of messages, the mbox variant, and every
 // defect a reader would trip over — an unescaped From_ line, a wrong
 // Content-Length, a truncated message, CRLF line ends, a stray tmp/ file, a
 // stale lock file.

@@ -18,7 +18,7 @@ type Options struct {
 	Pid  int       // for the name
 	Now  time.Time // for the name
 	// Fsync makes the message and its name durable before Deliver
-	// returns. Off only for benchmarks (DESIGN §7).
+	// returns. Off only for benchmarks (docs/design.md §7).
 	Fsync bool
 }
 
@@ -26,7 +26,7 @@ type Options struct {
 const bufSize = 256 << 10
 
 // Deliver writes the size bytes of content into the Maildir at root and
-// returns the path of the new file in new/ (DESIGN §5):
+// returns the path of the new file in new/ (docs/design.md §5):
 //
 //   - tmp/NAME is created O_EXCL|O_NOFOLLOW, mode 0600, written, checked to
 //     hold exactly size bytes, fsynced and closed (close errors count: NFS

@@ -27,8 +27,8 @@ func IsNullSender(sender string) bool {
 
 // Spaces is how SenderToken writes the whitespace and control bytes of a
 // sender. A reader splits the From_ line at whitespace, and Postfix's
-// `From "john doe"@x  ...` breaks them (postfix-dovecot.md, "Where these
-// anchors fall short" 8), so none may stay; the exact sender is kept in
+// `From "john doe"@x  ...` breaks them (docs/peers.md §C,
+// item 8), so none may stay; the exact sender is kept in
 // Return-Path:. The two writers have always differed in a run of such
 // bytes, and a converted mbox is recognised again by its From_ lines, so
 // the caller says.
@@ -69,7 +69,7 @@ func SenderToken(sender string, sp Spaces) string {
 
 // FromLine returns the From_ line that starts a message from sender
 // delivered at t: "From SENDER  Www Mmm dd hh:mm:ss yyyy\n" — two spaces,
-// asctime form, in t's location (the caller passes local time, DESIGN §9).
+// asctime form, in t's location (the caller passes local time, docs/design.md §9).
 // The sender is written as SenderToken(sender, EachByte) writes it; a token
 // from SenderToken(sender, EachRun) passes unchanged.
 func FromLine(sender string, t time.Time) []byte {

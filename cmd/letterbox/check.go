@@ -15,7 +15,7 @@ import (
 const checkSynopsis = "letterbox check [-c FILE] [--json] MAILBOX"
 
 // runCheck is "letterbox check": reads an mbox or a Maildir and reports
-// what is wrong with it (DESIGN §2.4). Exit status: 0 sound, 1 problems
+// what is wrong with it (docs/design.md §2.4). Exit status: 0 sound, 1 problems
 // found, 2 the mailbox could not be read, 64 bad usage.
 func runCheck(e *env, args []string) error {
 	fs, bad := newFlags("check", checkSynopsis)

@@ -21,7 +21,7 @@ import (
 
 const convertSynopsis = "letterbox convert [-c FILE] [--to maildir|mbox] [--quoting mboxrd|mboxo|mboxcl2] [--verify=false] SOURCE DEST"
 
-// runConvert is "letterbox convert": a mailbox migration (DESIGN §2.3).
+// runConvert is "letterbox convert": a mailbox migration (docs/design.md §2.3).
 // Exit status: 0 converted (and verified), 1 failed (what was written
 // stays, and a re-run goes on from there), 64 bad usage, 75 an mbox's lock
 // could not be had or the run was interrupted.

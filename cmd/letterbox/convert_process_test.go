@@ -1,7 +1,7 @@
 package main
 
 // A migration killed with SIGKILL at random points and run again each time
-// ends complete, with every message exactly once (DESIGN §2.3).
+// ends complete, with every message exactly once (docs/design.md §2.3).
 
 import (
 	"bufio"

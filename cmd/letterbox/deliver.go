@@ -35,7 +35,7 @@ func (o *optString) Set(s string) error { o.v = &s; return nil }
 
 // runDeliver is "letterbox deliver": one message from standard input (or
 // -p FILE) into a mailbox, with the result told by exit status and one
-// RFC 3463 status line (DESIGN §2.1).
+// RFC 3463 status line (docs/design.md §2.1).
 func runDeliver(e *env, args []string) error {
 	fs, bad := newFlags("deliver", deliverSynopsis)
 	var sender, orig, rcpt optString
@@ -59,7 +59,7 @@ func runDeliver(e *env, args []string) error {
 	}
 	if *folder != "" {
 		// A folder that could leave the mail root is refused before
-		// anything is read or written (DESIGN §5).
+		// anything is read or written (docs/design.md §5).
 		if _, err := maildir.ParseFolder(*folder); err != nil {
 			return bad("-m: %v", err)
 		}

@@ -1,7 +1,7 @@
 // Command letterbox is a mail delivery agent: it appends a message to an mbox
 // under an NFS-safe lock or drops it into a Maildir, migrates and checks
 // mailboxes, and lends its mailbox lock to scripts. See README.md and
-// DESIGN.md.
+// docs/design.md.
 package main
 
 import (
@@ -63,7 +63,7 @@ func run(args []string) (code int) {
 	e := &env{}
 	defer func() {
 		// A bug must never bounce mail: report it as a temporary failure
-		// (DESIGN §2.1, "a bug (panic)").
+		// (docs/design.md §2.1, "a bug (panic)").
 		if r := recover(); r != nil {
 			fmt.Fprintf(os.Stderr, "4.3.0 internal error: %v\n%s", r, debug.Stack())
 			code = status.TempFail

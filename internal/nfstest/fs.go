@@ -3,7 +3,7 @@
 // filesystem over a backing directory (the "server") that loses replies,
 // replays old requests late, caches attributes and names, and runs its clock
 // off, mounted once per simulated host so that every host has caches of its
-// own (nfs-locking.md §11).
+// own (docs/locking.md §11).
 //
 // It needs root and /dev/fuse; the tests mount inside a private mount
 // namespace so that a crashed test leaves no mount behind.

@@ -1,5 +1,5 @@
 // Package privs gives up root for good before a delivery touches a user's
-// mailbox (DESIGN §3, privileges).
+// mailbox (docs/design.md §3, privileges).
 package privs
 
 import (
