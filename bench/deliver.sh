@@ -12,11 +12,13 @@
 # MTAs run the MDA as the recipient anyway); as root the script creates the
 # user "lbbench" for that.
 #
-# usage: bench/deliver.sh [-n MESSAGES] [-r REPS] [-b BIG_MIB] [LETTERBOX]
+# usage: bench/deliver.sh [-n MESSAGES] [-r REPS] [-b BIG_MIB] [-B BASELINE] [LETTERBOX]
+# -B adds another letterbox binary (say, the previous commit's) as the peer
+# "baseline", interleaved with the rest, to show a change is no slower.
 # Needs: procmail, dovecot-core, time (Debian packages).
-n=1000 reps=3 big=1024
-while getopts n:r:b: o; do
-  case $o in n) n=$OPTARG ;; r) reps=$OPTARG ;; b) big=$OPTARG ;; *) exit 64 ;; esac
+n=1000 reps=3 big=1024 baseline=
+while getopts n:r:b:B: o; do
+  case $o in n) n=$OPTARG ;; r) reps=$OPTARG ;; b) big=$OPTARG ;; B) baseline=$OPTARG ;; *) exit 64 ;; esac
 done
 shift $((OPTIND - 1))
 lb=${1:-}
@@ -48,13 +50,20 @@ count() { grep -c '^X-Bench-Seq: ' "$work/out/$1/mbox"; }
 deliver_all() {
   local f
   case $1 in
-  letterbox) for f in "$work"/corpus/*; do run "$lb" deliver -c "$work/lb.toml" -f sender@example.org -r rcpt@example.net "$work/out/letterbox/mbox" <"$f"; done ;;
+  letterbox | baseline)
+    local bin=$lb
+    [ "$1" = letterbox ] || bin=$baseline
+    for f in "$work"/corpus/*; do run "$bin" deliver -c "$work/lb.toml" -f sender@example.org -r rcpt@example.net "$work/out/$1/mbox" <"$f"; done ;;
   procmail) for f in "$work"/corpus/*; do run procmail -m -f sender@example.org "$work/procmailrc" <"$f"; done ;;
   dovecot) for f in "$work"/corpus/*; do run "$lda" -c "$work/dovecot.conf" -e -f sender@example.org <"$f"; done ;;
   esac
 }
 
-bench letterbox procmail dovecot
+bench letterbox ${baseline:+baseline} procmail dovecot
+if [ -n "$baseline" ]; then
+  awk -v l="${med[letterbox]}" -v b="${med[baseline]}" -v p="${med[procmail]}" -v d="${med[dovecot]}" 'BEGIN {
+    printf "  baseline time / procmail: %.2f, / dovecot-lda: %.2f; letterbox / baseline: %.2f\n", b / p, b / d, l / b }'
+fi
 awk -v l="${med[letterbox]}" -v p="${med[procmail]}" -v d="${med[dovecot]}" 'BEGIN {
   printf "  letterbox time / procmail: %.2f, / dovecot-lda: %.2f (goal: below 1 for both)\n", l / p, l / d }'
 

@@ -11,6 +11,10 @@ if [ -z "${lb:-}" ]; then
 else
   cp "$lb" "$work/letterbox" && lb=$work/letterbox
 fi
+# A baseline binary (-B) runs as the peer "baseline".
+if [ -n "${baseline:-}" ]; then
+  cp "$baseline" "$work/baseline" && baseline=$work/baseline
+fi
 # As root, everything runs as the user lbbench (dovecot-lda needs -d as
 # root, and MTAs run the MDA as the recipient anyway).
 as=()
