@@ -1,8 +1,3 @@
-// Package config reads letterbox's configuration file (TOML, docs/design.md §7).
-//
-// Reading is strict: an unknown key, a value of the wrong type or an invalid
-// value is an error that names the file and line. No file at all is fine:
-// Default is a working configuration.
 package config
 
 import (

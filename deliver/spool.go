@@ -1,8 +1,3 @@
-// Package deliver is the delivery pipeline: it spools the message from the
-// MTA, takes the MTA's envelope block off its top, resolves the envelope from
-// flags, environment and that block, checks for Delivered-To: loops and size
-// limits, and hands the message to the mailbox format under the lock
-// (docs/design.md §3).
 package deliver
 
 import (

@@ -1,15 +1,3 @@
-// Package locking implements the mailbox lock: an NFS-safe dot-lock
-// (MAILBOX.lock, created by link(2) and verified by inode), kernel locks
-// (OFD fcntl, classic fcntl, flock), and the two combined in the order of
-// Debian Policy §11.6. It knows nothing about mail.
-//
-// The algorithm is specified in docs/locking.md §10; the
-// comments name the fault-matrix rows (§11) each check exists for. In short:
-// a lock is ours exactly when a fresh lookup of MAILBOX.lock finds the inode
-// of the unique file we linked to it, whatever link(2) returned; ages are
-// measured only in the file server's time; a stale lock is broken by renaming
-// it aside and checking what was moved; and a lock is released the same way,
-// so the only name-based destructive call ever made is on a private name.
 package locking
 
 import (

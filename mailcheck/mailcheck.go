@@ -1,12 +1,3 @@
-// Package mailcheck reads an mbox or a Maildir and reports whether it is
-// sound (docs/design.md §2.4): the number of messages, the mbox variant, and every
-// defect a reader would trip over — an unescaped From_ line, a wrong
-// Content-Length, a truncated message, CRLF line ends, a stray tmp/ file, a
-// stale lock file.
-//
-// It only reads: it takes no lock, writes nothing, and its memory is
-// bounded whatever the mailbox size (a report lists at most maxListed
-// defects of a kind, and counts the rest).
 package mailcheck
 
 import (

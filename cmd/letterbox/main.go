@@ -1,7 +1,3 @@
-// Command letterbox is a mail delivery agent: it appends a message to an mbox
-// under an NFS-safe lock or drops it into a Maildir, migrates and checks
-// mailboxes, and lends its mailbox lock to scripts. See README.md and
-// docs/design.md.
 package main
 
 import (

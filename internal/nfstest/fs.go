@@ -1,12 +1,3 @@
-// Package nfstest imitates an NFS mail spool at its worst, for end-to-end
-// tests of the real letterbox binary and its peers: a FUSE loopback
-// filesystem over a backing directory (the "server") that loses replies,
-// replays old requests late, caches attributes and names, and runs its clock
-// off, mounted once per simulated host so that every host has caches of its
-// own (docs/locking.md §11).
-//
-// It needs root and /dev/fuse; the tests mount inside a private mount
-// namespace so that a crashed test leaves no mount behind.
 package nfstest
 
 import (

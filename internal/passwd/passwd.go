@@ -1,8 +1,3 @@
-// Package passwd looks users up in the system user database the way
-// getpwnam(3) does, without cgo: /etc/passwd is read directly when the Name
-// Service Switch consults it first, and getent(1) answers for every other
-// source (LDAP, SSSD, NIS, systemd), so that a directory outage is reported
-// as an error and never as an unknown user.
 package passwd
 
 import (

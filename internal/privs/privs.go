@@ -1,5 +1,3 @@
-// Package privs gives up root for good before a delivery touches a user's
-// mailbox (docs/design.md §3, privileges).
 package privs
 
 import (

@@ -1,7 +1,3 @@
-// Package status holds the two ways letterbox tells its caller what happened:
-// a sysexits(3) exit code, which every MTA understands, and an RFC 3463
-// enhanced status code at the start of the one line it writes on failure,
-// which Postfix prefers to the exit code.
 package status
 
 import "fmt"

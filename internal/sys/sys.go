@@ -1,14 +1,3 @@
-// Package sys is the narrow seam through which letterbox makes every system
-// call that touches a mailbox or its lock.
-//
-// The lock and the format writers never call the kernel directly: they take a
-// Sys. Real is the kernel; package sys/faulty wraps it to inject the faults an
-// NFS client shows (lost replies, replays, stale attributes, skewed clocks,
-// ENOSPC, EIO), which the real kernel cannot be made to produce on demand.
-//
-// Errors are returned as the kernel gave them (a unix.Errno), unwrapped, so
-// callers can classify them with errors.Is and wrap them with the action that
-// failed.
 package sys
 
 import (

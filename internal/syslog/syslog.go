@@ -1,9 +1,3 @@
-// Package syslog writes log lines to the local syslog daemon (/dev/log) in
-// the mail facility.
-//
-// It exists instead of log/syslog because that package pulls in net, which
-// alone adds about 0.8 ms to every process start, and letterbox starts once
-// per delivery.
 package syslog
 
 import (

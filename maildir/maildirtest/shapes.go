@@ -1,5 +1,3 @@
-// Package maildirtest builds, for tests, the directory shapes on which
-// every command must agree whether a path is a Maildir (maildir.Is).
 package maildirtest
 
 import (

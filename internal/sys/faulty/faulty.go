@@ -1,8 +1,3 @@
-// Package faulty wraps a sys.Sys to inject the faults an NFS client shows: a
-// lost reply (the operation is done, an error is returned), a replay of an
-// earlier operation at a chosen later moment, stale attributes or a cached
-// negative lookup, a skewed local or server clock, ENOSPC/EIO/EDQUOT, short
-// writes and delays. It is for tests; nothing in letterbox's binary uses it.
 package faulty
 
 import (

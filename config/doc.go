@@ -1,0 +1,34 @@
+// Package config reads letterbox's configuration file (TOML, docs/design.md
+// §7): where it is (Find), the defaults (Default), strict reading and
+// validation (Load), and the lock policy and mbox variant it configures
+// (LockPolicy, Quoting).
+//
+// Reading is strict: an unknown key, a value of the wrong type or an invalid
+// value is an error that names the file and line. No file at all is fine:
+// Default is a working configuration.
+//
+// # What it guarantees
+//
+// A Config from Default, or from Load without error, is valid: spool_dir is
+// absolute; home_mailbox is below the home directory (not absolute, no
+// ".."); mbox_quoting and mbox_locks are names that mbox and locking accept
+// (the names belong to them); durations are strings such as "30s" (a bare
+// number is a type error) and positive, and lock_refresh is at most a third
+// of stale_lock_own; sizes are not negative; log is syslog, stderr or none.
+//
+// # What it refuses
+//
+// It does not look at the file system the values name: whether spool_dir
+// exists, or may be written, is found out by the delivery.
+//
+// # What the caller still owes
+//
+// The caller turns a Load error into its status: 4.3.5 and exit 75 for
+// deliver, lock, convert and check, exit 78 for "config check"; it does not
+// use the Config returned with an error. A Config built by hand must be
+// valid before LockPolicy or Quoting is called: both panic otherwise.
+//
+// The TOML is parsed by github.com/pelletier/go-toml/v2, not by hand; only
+// the check of the duration keys is written here, because the decoder
+// reports a failing UnmarshalText without its line.
+package config
