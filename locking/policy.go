@@ -111,4 +111,3 @@ func (m Methods) String() string {
 	}
 	return strings.Join(s, ",")
 }
-
