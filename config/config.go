@@ -11,7 +11,9 @@ import (
 	"time"
 
 	"github.com/pelletier/go-toml/v2"
+	"golang.org/x/sys/unix"
 
+	"letterbox/internal/sys"
 	"letterbox/locking"
 	"letterbox/mbox"
 )
@@ -75,13 +77,17 @@ func Find(flagPath string) string {
 }
 
 // Load reads the file at path over the defaults; an empty path gives the
-// defaults. Every error names path, and the line where the file has one.
-func Load(path string) (Config, error) {
+// defaults. Every error names path, and the line where the file has one. A
+// path that is not a regular file (ErrNotRegular) or is larger than MaxSize
+// (ErrTooLarge) is refused before it is read.
+func Load(path string) (Config, error) { return load(sys.Real{}, path) }
+
+func load(s sys.Sys, path string) (Config, error) {
 	c := Default()
 	if path == "" {
 		return c, nil
 	}
-	src, err := os.ReadFile(path)
+	src, err := readFile(s, path)
 	if err != nil {
 		return c, fmt.Errorf("read config: %w", err)
 	}
@@ -100,6 +106,81 @@ func Load(path string) (Config, error) {
 		return c, fmt.Errorf("%s: %w", path, err)
 	}
 	return c, nil
+}
+
+// MaxSize is the largest configuration file Load reads: 1 MiB. A real one
+// is a few hundred bytes (every key, each with a comment, is under 2 KiB).
+// The bound is for a mistaken -c — a mailbox, a log — which would otherwise
+// be read whole and decoded, at about three times its size in memory, by
+// every delivery.
+const MaxSize = 1 << 20
+
+var (
+	// ErrNotRegular: the configuration path is a FIFO, a directory, a
+	// device or a socket. A FIFO would hang every command until someone
+	// wrote to it.
+	ErrNotRegular = errors.New("not a regular file")
+	// ErrTooLarge: the configuration file is larger than MaxSize.
+	ErrTooLarge = errors.New("too large for a configuration file")
+)
+
+// readFile reads the configuration file at path, which must be a regular
+// file of at most MaxSize bytes. A symlink to one is fine: configuration
+// management links files into /etc.
+func readFile(s sys.Sys, path string) ([]byte, error) {
+	// O_NONBLOCK: opening a FIFO for reading waits for a writer; with it the
+	// open returns at once and the fstat below refuses the FIFO. It changes
+	// nothing for a regular file.
+	fd, err := s.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	defer s.Close(fd)
+	st, err := s.Fstat(fd)
+	if err != nil {
+		return nil, fmt.Errorf("fstat %s: %w", path, err)
+	}
+	if t := st.Mode & unix.S_IFMT; t != unix.S_IFREG {
+		return nil, fmt.Errorf("%s: %w (%s)", path, ErrNotRegular, fileType(t))
+	}
+	if st.Size > MaxSize {
+		return nil, fmt.Errorf("%s: %w (%d bytes, at most %d)", path, ErrTooLarge, st.Size, MaxSize)
+	}
+	// Read to the end, but never more than MaxSize: the file may have grown
+	// since the fstat.
+	buf := make([]byte, min(st.Size+512, MaxSize+1))
+	n := 0
+	for {
+		if n == len(buf) {
+			if n > MaxSize {
+				return nil, fmt.Errorf("%s: %w (grew past %d bytes while read)", path, ErrTooLarge, MaxSize)
+			}
+			buf = append(buf, make([]byte, min(len(buf), MaxSize+1-len(buf)))...)
+		}
+		k, err := s.Read(fd, buf[n:])
+		if err != nil {
+			return nil, fmt.Errorf("read %s: %w", path, err)
+		}
+		if k == 0 {
+			return buf[:n], nil
+		}
+		n += k
+	}
+}
+
+// fileType names a non-regular file type for an error message.
+func fileType(t uint32) string {
+	switch t {
+	case unix.S_IFIFO:
+		return "a FIFO"
+	case unix.S_IFDIR:
+		return "a directory"
+	case unix.S_IFCHR, unix.S_IFBLK:
+		return "a device"
+	case unix.S_IFSOCK:
+		return "a socket"
+	}
+	return "not a file"
 }
 
 var durationKeys = []string{"lock_timeout", "stale_lock_own", "stale_lock_foreign", "lock_refresh"}

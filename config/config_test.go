@@ -1,12 +1,18 @@
 package config
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
+
+	"letterbox/internal/sys"
+	"letterbox/internal/sys/faulty"
 )
 
 func write(t *testing.T, body string) string {
@@ -118,5 +124,79 @@ func TestFind(t *testing.T) {
 	}
 	if got := Find(""); got != "/from/env.toml" {
 		t.Fatalf("env: %q", got)
+	}
+}
+
+// Files an operator may name by mistake with -c: anything but a regular
+// file is refused without hanging (a FIFO would wait for a writer), and so
+// is a file larger than MaxSize, before it is read (a 200 MB file took
+// 630 MB of memory). Every error names the file.
+func TestOperatorFiles(t *testing.T) {
+	dir := t.TempDir()
+	good := write(t, "log = \"none\"\n")
+	comments := strings.Repeat("#"+strings.Repeat("c", 62)+"\n", MaxSize/64)
+	for _, tc := range []struct {
+		name string
+		make func(p string) error
+		want error // nil: loads
+	}{
+		{"FIFO", func(p string) error { return unix.Mkfifo(p, 0o644) }, ErrNotRegular},
+		{"directory", func(p string) error { return os.Mkdir(p, 0o755) }, ErrNotRegular},
+		{"device", func(p string) error { return os.Symlink("/dev/null", p) }, ErrNotRegular},
+		{"200 MB", func(p string) error { return truncated(p, 200<<20) }, ErrTooLarge},
+		{"one byte over", func(p string) error { return truncated(p, MaxSize+1) }, ErrTooLarge},
+		{"exactly MaxSize", func(p string) error { return os.WriteFile(p, []byte(comments), 0o644) }, nil},
+		{"symlink to a file", func(p string) error { return os.Symlink(good, p) }, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "_")+".toml")
+			if err := tc.make(p); err != nil {
+				t.Skipf("cannot make it here: %v", err)
+			}
+			done := make(chan error, 1)
+			go func() { _, err := Load(p); done <- err }()
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatal("Load hangs")
+			}
+			switch {
+			case tc.want == nil && err != nil:
+				t.Fatalf("Load: %v", err)
+			case tc.want != nil && (!errors.Is(err, tc.want) || !strings.Contains(err.Error(), p)):
+				t.Fatalf("Load: %v; want %v naming %s", err, tc.want, p)
+			}
+		})
+	}
+	if len(comments) != MaxSize {
+		t.Fatalf("test file of %d bytes, want %d", len(comments), MaxSize)
+	}
+}
+
+// truncated makes a sparse file of size bytes at p: nothing is written.
+func truncated(p string, size int64) error {
+	if err := os.WriteFile(p, nil, 0o644); err != nil {
+		return err
+	}
+	return os.Truncate(p, size)
+}
+
+// A file that grows past MaxSize between the fstat and the read (an
+// operator's editor, a log) is refused too: the size check is not only the
+// fstat's.
+func TestFileGrowsWhileRead(t *testing.T) {
+	p := write(t, strings.Repeat("# comment\n", MaxSize/10+1))
+	f := faulty.New(sys.Real{})
+	f.Add(&faulty.Rule{Op: faulty.Fstat, Stat: func(s *sys.Stat) { s.Size = 100 }})
+	if _, err := load(f, p); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("load: %v; want %v", err, ErrTooLarge)
+	}
+	// A read error is reported as such, with the file.
+	p = write(t, "log = \"none\"\n")
+	f = faulty.New(sys.Real{})
+	f.Add(&faulty.Rule{Op: faulty.Read, Err: unix.EIO})
+	if _, err := load(f, p); !errors.Is(err, unix.EIO) || !strings.Contains(err.Error(), "read config: read "+p) {
+		t.Fatalf("load: %v; want EIO reading %s", err, p)
 	}
 }

@@ -92,7 +92,7 @@ func TestDeliverFaults(t *testing.T) {
 		{"write EDQUOT", &faulty.Rule{Op: faulty.Write, Path: "M", Err: unix.EDQUOT}, "4.2.2", status.TempFail},
 		{"fsync EIO", &faulty.Rule{Op: faulty.Fsync, Path: "M", Count: 1, Err: unix.EIO}, "4.2.0", status.TempFail},
 		{"fsync ESTALE", &faulty.Rule{Op: faulty.Fsync, Path: "M", Count: 1, Err: unix.ESTALE}, "4.2.0", status.TempFail},
-		{"close of the lock's unique file EDQUOT", &faulty.Rule{Op: faulty.Close, Path: "M.lock.*", Err: unix.EDQUOT}, "4.2.0", status.TempFail},
+		{"close of the lock's unique file EDQUOT", &faulty.Rule{Op: faulty.Close, Path: "M.lock.*", Err: unix.EDQUOT}, "4.2.2", status.TempFail},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := faulty.New(sys.Real{})

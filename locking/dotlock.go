@@ -88,6 +88,9 @@ type acquirer struct {
 	nextCheck       time.Time // no staleness check of seen before this
 	holder          string    // who holds it, for the error message
 	cause           error     // why the last attempt failed, when not just "held"
+
+	full      error     // the last of the current run of ENOSPC/EDQUOT failures; nil when none
+	fullSince time.Time // when that run began
 }
 
 func (a *acquirer) run() (*Dotlock, error) {
@@ -98,10 +101,10 @@ func (a *acquirer) run() (*Dotlock, error) {
 			return nil, &InterruptedError{Mailbox: a.mailbox, Err: err}
 		}
 		if err := a.prepare(attempt); err != nil {
-			if !transient(err) {
+			if !transient(err) || a.stillFull(err) {
 				return nil, err
 			}
-			a.cause = err // row 18: ENOSPC/EDQUOT/EIO may clear; retry until the deadline
+			a.cause = err // EIO may clear, and a sporadic ENOSPC/EDQUOT (row 18); retry
 			if !a.sleep(&backoff) {
 				return nil, a.busy()
 			}
@@ -127,6 +130,15 @@ func (a *acquirer) run() (*Dotlock, error) {
 				return a.won(st), nil
 			}
 			a.o.Log.Warn("link reported success but the lock is not ours", "lock", a.lock, "lookup", errString(serr))
+		}
+		// No room for the name, for spaceRetry now (row 18). Judged only
+		// after the lookup: a link that said ENOSPC may have been done.
+		var lfail error
+		if lerr != nil {
+			lfail = fmt.Errorf("link %s to %s: %w", a.uniq, a.lock, lerr)
+		}
+		if a.stillFull(lfail) {
+			return nil, lfail
 		}
 		switch {
 		case lerr == nil, errors.Is(lerr, unix.EEXIST):
@@ -203,6 +215,25 @@ func (a *acquirer) prepare(attempt int) error {
 	}
 	a.touched, a.srvNow = a.s.Now(), time.Time{}
 	return nil
+}
+
+// stillFull tracks runs of ENOSPC/EDQUOT failures to make the lock: err is
+// the outcome of one step (creating the unique file, linking it; nil for
+// success). It reports true when err is such a failure and the run it
+// belongs to has lasted spaceRetry, so that a full file system fails quickly
+// with its own error instead of being waited on as a busy lock until the
+// deadline (row 18). Any other outcome ends the run.
+func (a *acquirer) stillFull(err error) bool {
+	if !noSpace(err) {
+		a.full = nil
+		return false
+	}
+	now := a.s.Now()
+	if a.full == nil {
+		a.fullSince = now
+	}
+	a.full = err
+	return now.Sub(a.fullSince) >= spaceRetry
 }
 
 // createUnique creates, fills and closes our unique file, checking write and
@@ -285,10 +316,15 @@ func (a *acquirer) cleanup() {
 }
 
 // busy is the error for a wait that ended: an *InterruptedError when ctx
-// ended it, else a *BusyError.
+// ended it, the space error when the file system was full to the last
+// (row 18: a deadline shorter than spaceRetry must not turn it into "busy"),
+// else a *BusyError.
 func (a *acquirer) busy() error {
 	if err := a.ctx.Err(); err != nil {
 		return &InterruptedError{Mailbox: a.mailbox, Err: err}
+	}
+	if a.full != nil {
+		return a.full
 	}
 	return &BusyError{Lock: a.lock, Waited: a.s.Now().Sub(a.start), Holder: a.holder, Cause: a.cause}
 }

@@ -103,8 +103,9 @@ func (e *InterruptedError) Error() string {
 func (e *InterruptedError) Unwrap() error { return e.Err }
 
 // transient reports whether err may go away by itself, so that acquiring
-// should retry within the deadline rather than fail (docs/locking.md §10.0;
-// row 18: ENOSPC and EDQUOT are transient, and NFS reports them sporadically).
+// should retry within the deadline rather than fail (docs/locking.md §10.0).
+// ENOSPC and EDQUOT are among them because NFS reports them sporadically,
+// but only for spaceRetry (noSpace, row 18).
 func transient(err error) bool {
 	switch {
 	case errors.Is(err, unix.ENOSPC), errors.Is(err, unix.EDQUOT), errors.Is(err, unix.EIO),
@@ -121,3 +122,16 @@ func transient(err error) bool {
 func denied(err error) bool {
 	return errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) || errors.Is(err, unix.EROFS)
 }
+
+// spaceRetry bounds how long ENOSPC or EDQUOT keep failing to make the lock
+// (creating, writing, closing or linking the unique file) before acquiring
+// gives up with that error (docs/locking.md §11 row 18). NFS reports them
+// sporadically, so they are retried for a moment; a file system that is
+// really full stays full, and waiting the whole lock_timeout for it only
+// delays the MTA's retry while the message sits in its queue. The error, not
+// a *BusyError, goes back, so that status.Of says 4.3.1 (or the size policy
+// for EDQUOT) rather than "lock busy".
+const spaceRetry = time.Second
+
+// noSpace reports whether err says the file system or the quota is full.
+func noSpace(err error) bool { return errors.Is(err, unix.ENOSPC) || errors.Is(err, unix.EDQUOT) }

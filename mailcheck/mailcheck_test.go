@@ -12,6 +12,7 @@ import (
 
 	"letterbox/internal/sys"
 	"letterbox/internal/sys/faulty"
+	"letterbox/mbox"
 )
 
 const (
@@ -23,6 +24,12 @@ const (
 	// mutt's: Content-Length and mboxo quoting.
 	mcl = "From a@example.org  Sun Nov 22 09:00:00 2026\nSubject: one\nContent-Length: 21\n\n>From the body\nthird\n\n"
 )
+
+// longSender is a message from the longest sender letterbox accepts
+// (deliver.MaxAddressLen, 998 bytes), with the From_ line deliver writes:
+// "letterbox check" must read its own From_ lines whole (issue 12, 8).
+var longSender = string(mbox.FromLine(strings.Repeat("s", 986)+"@example.org", time.Date(2026, 11, 22, 9, 0, 0, 0, time.Local))) +
+	"Subject: long sender\n\nbody\n\n"
 
 func TestCheckMbox(t *testing.T) {
 	tests := []struct {
@@ -45,6 +52,9 @@ func TestCheckMbox(t *testing.T) {
 		{"a message that lost its end", m1[:len(m1)-1] + m2, "mboxrd", 2, []string{KindDamaged}, nil},
 		{"CRLF", strings.ReplaceAll(m1+m2, "\n", "\r\n"), "mboxrd", 2, []string{KindCRLF}, nil},
 		{"junk before the first message", "garbage\n" + m1, "mboxo", 1, []string{KindNotMessage}, nil},
+		{"998-byte senders", longSender + m1 + longSender, "mboxo", 3, nil, nil},
+		{"998-byte senders, CRLF", strings.ReplaceAll(longSender+longSender, "\n", "\r\n"), "mboxo", 2, []string{KindCRLF}, nil},
+		{"998-byte sender's message lost its end", longSender[:len(longSender)-1] + longSender, "mboxo", 2, []string{KindDamaged}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -13,6 +13,31 @@ const FromPrefix = "From "
 // fromPrefix is FromPrefix for the byte-slice work of Reader and quoter.
 var fromPrefix = []byte(FromPrefix)
 
+// The longest From_ line. Writer and reader must agree on it: a line that
+// FromLine writes and Reader keeps only in part loses its date, and then
+// "letterbox check" calls letterbox's own From_ line an unescaped body line
+// (issue 12, 8). This is the one place the relation is stated:
+//
+//	MaxFromLine = len("From ") + MaxSender + len("  ") + len(asctime) + len("\n")
+//	            = 5 + 998 + 2 + 24 + 1 = 1030
+//
+// FromLine never writes more (it cuts a longer sender to MaxSender), and
+// Reader keeps up to MaxFromLine bytes after "From ", which holds the
+// longest line whole with its "\r\n" as well.
+const (
+	// MaxSender is the longest sender token FromLine writes: the longest
+	// envelope address deliver accepts (deliver.MaxAddressLen, RFC 5322's
+	// 998-byte line), so no delivered sender is ever cut.
+	MaxSender = 998
+	// MaxFromLine is the longest From_ line FromLine writes, "\n"
+	// included, and how much of a From_ line after "From " Reader keeps.
+	MaxFromLine = len(FromPrefix) + MaxSender + len("  ") + len(asctime) + len("\n")
+)
+
+// asctime is the layout of a From_ line's date: 24 bytes for the years 1000
+// to 9999.
+const asctime = "Mon Jan _2 15:04:05 2006"
+
 // NullSender is what the From_ line says for the null sender (<>), as
 // Postfix, procmail and Dovecot write it.
 const NullSender = "MAILER-DAEMON"
@@ -71,14 +96,23 @@ func SenderToken(sender string, sp Spaces) string {
 // delivered at t: "From SENDER  Www Mmm dd hh:mm:ss yyyy\n" — two spaces,
 // asctime form, in t's location (the caller passes local time, docs/design.md §9).
 // The sender is written as SenderToken(sender, EachByte) writes it; a token
-// from SenderToken(sender, EachRun) passes unchanged.
+// from SenderToken(sender, EachRun) passes unchanged. A token longer than
+// MaxSender is cut to it, so that the line is at most MaxFromLine bytes and
+// every reader of it (Reader, "letterbox check") sees its date.
 func FromLine(sender string, t time.Time) []byte {
 	sender = SenderToken(sender, EachByte)
-	b := make([]byte, 0, len(FromPrefix)+len(sender)+2+24+1)
+	if len(sender) > MaxSender {
+		// Cut rather than refused: the From_ line's sender only informs —
+		// Return-Path: keeps it whole — and convert takes senders from
+		// headers, which have no such limit; a message must not fail for
+		// it. deliver refuses longer addresses before they get here.
+		sender = sender[:MaxSender]
+	}
+	b := make([]byte, 0, len(FromPrefix)+len(sender)+2+len(asctime)+1)
 	b = append(b, FromPrefix...)
 	b = append(b, sender...)
 	b = append(b, "  "...)
-	b = t.AppendFormat(b, "Mon Jan _2 15:04:05 2006")
+	b = t.AppendFormat(b, asctime)
 	return append(b, '\n')
 }
 

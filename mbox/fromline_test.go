@@ -119,3 +119,53 @@ func TestParseFromLine(t *testing.T) {
 		}
 	}
 }
+
+// TestFromLineLongest: the longest From_ line FromLine writes — for the
+// longest address deliver accepts, and for longer senders, which it cuts —
+// is read back whole by Reader, sender and date, as the first line, after
+// the separating empty line, and (MboxO's lenient rule) after a message
+// that lost its end; with "\n" and with "\r\n" (issue 12, 8: Reader kept
+// 1000 bytes and lost the date of a 975-998-byte sender's line).
+func TestFromLineLongest(t *testing.T) {
+	date := time.Date(2026, 11, 22, 9, 0, 0, 0, time.Local)
+	longest := strings.Repeat("s", MaxSender-len("@example.org")) + "@example.org"
+	for _, tc := range []struct {
+		name, sender, token string
+	}{
+		{"longest address", longest, longest},
+		{"one byte longer: cut", longest + "x", longest},
+		{"much longer, with spaces: cut", strings.Repeat("a b", 2000), strings.Repeat("a_b", 2000)[:MaxSender]},
+		{"null sender", "", NullSender},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			line := string(FromLine(tc.sender, date))
+			if len(line) > MaxFromLine || tc.token == longest && len(line) != MaxFromLine {
+				t.Fatalf("line of %d bytes, MaxFromLine %d", len(line), MaxFromLine)
+			}
+			for _, eol := range []string{"\n", "\r\n"} {
+				l := strings.TrimSuffix(line, "\n") + eol
+				// Message 1 starts the stream, 2 follows the empty line,
+				// 3 follows a line of 2 that is not empty.
+				in := l + "Subject: one" + eol + eol + "body" + eol + eol +
+					l + "Subject: two" + eol + eol + "lost its end" + eol +
+					l + "Subject: three" + eol + eol + "body" + eol + eol
+				msgs := readAll(t, NewReader(strings.NewReader(in), MboxO), 7)
+				if len(msgs) != 3 {
+					t.Fatalf("%q: %d messages, want 3", eol, len(msgs))
+				}
+				for i, m := range msgs {
+					if m.Sender != tc.token || !m.Date.Equal(date) {
+						t.Errorf("%q: message %d: sender %.20q... (%d bytes), date %v; want %d bytes, %v",
+							eol, i+1, m.Sender, len(m.Sender), m.Date, len(tc.token), date)
+					}
+					if m.FromLine != strings.TrimSuffix(l[len(FromPrefix):], eol) {
+						t.Errorf("%q: message %d: From_ line kept in part (%d bytes)", eol, i+1, len(m.FromLine))
+					}
+				}
+				if !msgs[1].Truncated || msgs[0].Truncated || msgs[2].Truncated {
+					t.Errorf("%q: truncated %v %v %v, want only message 2", eol, msgs[0].Truncated, msgs[1].Truncated, msgs[2].Truncated)
+				}
+			}
+		})
+	}
+}

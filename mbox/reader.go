@@ -11,14 +11,12 @@ import (
 )
 
 // The reader's limits. All memory is fixed: the bufio buffer plus at most
-// maxFromLine bytes kept of each From_ line.
+// MaxFromLine bytes kept of each From_ line (fromline.go, which also says
+// why that is enough for every From_ line letterbox writes).
 const (
 	// readBufSize is the bufio buffer. A Content-Length body that fits in
 	// it can be checked before any of it is returned, on any input.
 	readBufSize = 64 << 10
-	// maxFromLine is how much of a From_ line is kept in Entry.FromLine,
-	// and the longest line the lenient From_ rule looks at.
-	maxFromLine = 1000
 	// maxCLLine is the longest Content-Length header line understood.
 	maxCLLine = 256
 )
@@ -36,7 +34,8 @@ const crlfFrom = "\r\nFrom "
 type Entry struct {
 	// FromLine is the From_ line without "From " and without the line end
 	// ("\n" or "\r\n"), e.g. "alice@example.org  Sun Nov 22 09:00:00 2026".
-	// Only its first 1000 bytes are kept.
+	// Only its first MaxFromLine bytes are kept: all of any line FromLine
+	// writes.
 	FromLine string
 	// Sender is the envelope sender: the first word of FromLine, or the
 	// words before the date when the sender was written with spaces
@@ -105,7 +104,7 @@ func (e *FormatError) Error() string {
 //     real From_ line: "From ", one sender word, then a valid asctime date
 //     ("Sun Nov 22 09:00:00 2026", optionally without seconds, with a zone
 //     name before the year, and followed by nothing but a numeric zone or
-//     "remote from ..."), within 1000 bytes. A writer of these variants
+//     "remote from ..."), within MaxFromLine bytes. A writer of these variants
 //     quotes every body line that begins with "From ", so an unquoted one
 //     that parses as a From_ line is a message whose predecessor lost its
 //     empty line (a writer that died, or a tool that appends carelessly).
@@ -251,9 +250,9 @@ func (r *Reader) Next() (*Entry, error) {
 		if i := bytes.IndexByte(b, '\n'); i >= 0 {
 			seg, nl = b[:i], true
 		}
-		if room := maxFromLine - len(line); room > 0 {
+		if room := MaxFromLine - len(line); room > 0 {
 			if line == nil {
-				line = make([]byte, 0, min(maxFromLine, 128))
+				line = make([]byte, 0, min(MaxFromLine, 128))
 			}
 			line = append(line, seg[:min(room, len(seg))]...)
 		}
@@ -472,7 +471,7 @@ func (r *Reader) startLine() error {
 // fromLineFollows reports whether the line at the current position is a
 // real From_ line by the lenient rule.
 func (r *Reader) fromLineFollows() (bool, error) {
-	n := maxFromLine + len(fromPrefix) + 2
+	n := MaxFromLine + len(fromPrefix) + 2
 	b, err := r.peek(n)
 	if err != nil || !bytes.HasPrefix(b, fromPrefix) {
 		return false, err

@@ -4,10 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
+	"letterbox/internal/sys"
+	"letterbox/internal/sys/faulty"
 	"letterbox/locking"
 	"letterbox/safeopen"
 )
@@ -44,5 +49,41 @@ func TestOf(t *testing.T) {
 	}
 	if Of(nil, "M", true) != nil {
 		t.Error("Of(nil) is not nil")
+	}
+}
+
+// A lock that cannot be made because the file system (or the quota) is full
+// is a full disk (or a size limit), not a busy lock, and is known as such
+// long before lock_timeout (docs/locking.md §11 row 18).
+func TestOfFullLockDirectory(t *testing.T) {
+	for _, tc := range []struct {
+		errno     unix.Errno
+		quotaTemp bool
+		dsn       string
+		code      int
+	}{
+		{unix.ENOSPC, true, "4.3.1", TempFail},
+		{unix.EDQUOT, true, "4.2.2", TempFail},
+		{unix.EDQUOT, false, "5.2.2", CantCreat},
+	} {
+		t.Run(fmt.Sprintf("%v_%v", tc.errno, tc.quotaTemp), func(t *testing.T) {
+			t.Parallel()
+			mb := filepath.Join(t.TempDir(), "M")
+			if err := os.WriteFile(mb, nil, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			f := faulty.New(sys.Real{})
+			f.Add(&faulty.Rule{Op: faulty.Open, Path: "M.lock.*", Err: tc.errno})
+			o := locking.Options{Sys: f, Timeout: 20 * time.Second}
+			start := time.Now()
+			_, err := locking.AcquireDotlock(context.Background(), mb, o)
+			if waited := time.Since(start); waited > 5*time.Second {
+				t.Fatalf("waited %s for a full file system", waited)
+			}
+			got := Of(err, mb, tc.quotaTemp)
+			if got == nil || got.DSN != tc.dsn || got.Code != tc.code {
+				t.Fatalf("Of(%v) = %v, want %s %d", err, got, tc.dsn, tc.code)
+			}
+		})
 	}
 }
