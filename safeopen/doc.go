@@ -1,9 +1,12 @@
 // Package safeopen opens mailbox files the way a delivery agent must: the
 // way Postfix's safe_open and mbox_open do, with the checks Postfix lacks.
 //
-// Every entry point that opens an mbox file — deliver, convert, "letterbox
-// lock", the stale-lock probe and "letterbox check" — opens it here, so a
-// file one of them refuses is refused by all.
+// Every entry point that opens an mbox file to lock or write it — deliver,
+// convert, "letterbox lock", and the kernel-lock probe that the stale-lock
+// rule and "letterbox check" use — opens it here, so a file one of them
+// refuses is refused by all. "letterbox check" reads the mailbox itself
+// without this: it reports a hard link or a foreign owner, it does not
+// refuse to look.
 //
 // Open guarantees, for the descriptor it returns:
 //
