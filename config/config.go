@@ -141,7 +141,7 @@ func readFile(s sys.Sys, path string) ([]byte, error) {
 		return nil, fmt.Errorf("fstat %s: %w", path, err)
 	}
 	if t := st.Mode & unix.S_IFMT; t != unix.S_IFREG {
-		return nil, fmt.Errorf("%s: %w (%s)", path, ErrNotRegular, fileType(t))
+		return nil, fmt.Errorf("%s: %w (%s)", path, ErrNotRegular, sys.FileType(t))
 	}
 	if st.Size > MaxSize {
 		return nil, fmt.Errorf("%s: %w (%d bytes, at most %d)", path, ErrTooLarge, st.Size, MaxSize)
@@ -166,21 +166,6 @@ func readFile(s sys.Sys, path string) ([]byte, error) {
 		}
 		n += k
 	}
-}
-
-// fileType names a non-regular file type for an error message.
-func fileType(t uint32) string {
-	switch t {
-	case unix.S_IFIFO:
-		return "a FIFO"
-	case unix.S_IFDIR:
-		return "a directory"
-	case unix.S_IFCHR, unix.S_IFBLK:
-		return "a device"
-	case unix.S_IFSOCK:
-		return "a socket"
-	}
-	return "not a file"
 }
 
 var durationKeys = []string{"lock_timeout", "stale_lock_own", "stale_lock_foreign", "lock_refresh"}

@@ -175,7 +175,7 @@ func (a *acquirer) run() (*Dotlock, error) {
 		if st.Mode&unix.S_IFMT != unix.S_IFREG {
 			// Row 21: never break or remove a directory, symlink or device
 			// someone put there; waiting will not make it a lock.
-			return nil, fmt.Errorf("%s: %w (%s)", a.lock, ErrNotLockFile, fileType(st.Mode))
+			return nil, fmt.Errorf("%s: %w (%s)", a.lock, ErrNotLockFile, sys.FileType(st.Mode))
 		}
 
 		if !st.SameFile(a.seen) || !st.Mtime.Equal(a.seen.Mtime) || st.Size != a.seen.Size {
@@ -531,22 +531,6 @@ func removeAliases(o Options, lock string, st sys.Stat, keep string) {
 // vanished reports an error that says the name no longer leads to a file: it
 // does not exist, or (NFS) the file it led to is gone from the server.
 func vanished(err error) bool { return errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESTALE) }
-
-func fileType(mode uint32) string {
-	switch mode & unix.S_IFMT {
-	case unix.S_IFDIR:
-		return "a directory"
-	case unix.S_IFLNK:
-		return "a symlink"
-	case unix.S_IFIFO:
-		return "a FIFO"
-	case unix.S_IFSOCK:
-		return "a socket"
-	case unix.S_IFCHR, unix.S_IFBLK:
-		return "a device"
-	}
-	return "a regular file"
-}
 
 func errString(err error) string {
 	if err == nil {

@@ -19,3 +19,22 @@ func SyncDir(s Sys, dir string) error {
 	}
 	return nil
 }
+
+// FileType names the file type of mode (a stat st_mode) for an error
+// message: "a directory", "a symlink", "a FIFO", "a socket", "a device",
+// "a regular file".
+func FileType(mode uint32) string {
+	switch mode & unix.S_IFMT {
+	case unix.S_IFDIR:
+		return "a directory"
+	case unix.S_IFLNK:
+		return "a symlink"
+	case unix.S_IFIFO:
+		return "a FIFO"
+	case unix.S_IFSOCK:
+		return "a socket"
+	case unix.S_IFCHR, unix.S_IFBLK:
+		return "a device"
+	}
+	return "a regular file"
+}
