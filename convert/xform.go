@@ -24,7 +24,9 @@ import (
 //
 // The header section is what deliver reads as one (header.Classify), with
 // header.BareColonBody: a message that ends in "Name:" keeps that line as
-// body. The body is copied as it is.
+// body. A section that ends at a line that is no header line gets an empty
+// line before it, as deliver stores it, so that every reader finds the
+// same header section. The body is copied as it is.
 
 // keptValue is how much of a field value a rewrite keeps for what it
 // reads from it (flags, an address): longer values are cut.
@@ -116,10 +118,24 @@ func (x rewrite) header(w *hdr.LFWriter, br *bufio.Reader, h *header) error {
 		if !midLine {
 			kind, name, rest := hdr.Classify(chunk, started, hdr.BareColonBody)
 			switch kind {
-			case hdr.Empty, hdr.NotHeader:
-				// The empty line is kept after atEnd; a line that is
-				// no header line starts the body.
+			case hdr.Empty:
+				// The empty line is kept after atEnd.
 				return x.body(w, chunk, end)
+			case hdr.NotHeader:
+				// A line that is no header line starts the body. Readers
+				// end the header section at an empty line only, so one is
+				// put before it, as deliver does (deliver/stored.go):
+				// otherwise a line with leading white space would fold
+				// into a field written here, and the lines after it would
+				// read as header.
+				if err := end(); err != nil {
+					return err
+				}
+				if _, err := w.Write([]byte{'\n'}); err != nil {
+					return err
+				}
+				_, err := w.Write(chunk)
+				return err
 			case hdr.Field:
 				started, drop, val, value = true, false, nil, rest
 				switch {

@@ -65,7 +65,8 @@ const maxHeader = 1 << 20
 // (docs/design.md §3), to be delivered to any number of recipients.
 type Message struct {
 	sp   *Spool
-	scan Scan
+	scan Scan  // the header scan, up to maxHeader bytes
+	full *Scan // the scan of the whole header section, when scan stopped short (fullScan)
 }
 
 // ReadMessage reads r to EOF into a Message: in memory up to 1 MiB, then in
@@ -114,8 +115,8 @@ func DeliverMessage(ctx context.Context, m *Message, r Request) (Result, error) 
 	if r.Log == nil {
 		r.Log = slog.New(slog.DiscardHandler)
 	}
-	sp, scan := m.sp, m.scan
-	fromSender, hasFrom := sp.FromSender()
+	scan := m.scan
+	fromSender, hasFrom := m.sp.FromSender()
 	env, err := Resolve(Sources{
 		Sender: r.Sender, OriginalRecipient: r.OriginalRecipient, Recipient: r.Recipient,
 		LookupEnv: r.LookupEnv, FromSender: fromSender, HasFrom: hasFrom, Scan: scan, User: r.User,
@@ -129,10 +130,6 @@ func DeliverMessage(ctx context.Context, m *Message, r Request) (Result, error) 
 	}
 
 	header := envelopeHeader(env)
-	content := sp.Open()
-	if _, err := io.CopyN(io.Discard, content, scan.BlockLen); err != nil {
-		return res, status.Temp("4.3.0", fmt.Errorf("read message: %w", err))
-	}
 	toMaildir := r.Maildir || strings.HasSuffix(r.Mailbox, "/") || maildir.Is(r.Sys, r.Mailbox)
 	if r.Folder != "" && !toMaildir {
 		// Folders are Maildir++ folders. Like dovecot-lda with a folder it
@@ -141,34 +138,26 @@ func DeliverMessage(ctx context.Context, m *Message, r Request) (Result, error) 
 		r.Folder = ""
 	}
 	if toMaildir {
-		n, path, err := deliverMaildir(r, sp, scan, header, content)
+		n, path, err := deliverMaildir(r, m, header)
 		res.Size, res.Mailbox = n, path
 		return res, err
 	}
 
 	q := r.Config.Quoting()
-	if r.Config.StripMboxPrivateHeaders || q == mbox.MboxCL2 {
-		content = stripPrivate(content)
+	// Readers of mboxcl2 trust Content-Length instead of quoting: the
+	// message's own must go, and ours must be exact.
+	content, size, body, err := m.stored(r.Config.StripMboxPrivateHeaders || q == mbox.MboxCL2)
+	if err != nil {
+		return res, status.Temp("4.3.0", fmt.Errorf("read message: %w", err))
 	}
 	if q == mbox.MboxCL2 {
-		// Readers of mboxcl2 trust Content-Length instead of quoting, so it
-		// must be exact: a header section longer than the scan's bound is
-		// scanned again to its end.
-		hs := scan
-		if hs.Truncated {
-			if hs, err = ScanHeader(sp.Open(), 0); err != nil {
-				return res, status.Temp("4.3.0", fmt.Errorf("read message header: %w", err))
-			}
-		}
-		var body int64
-		if hs.HasBody || hs.Malformed {
-			// A malformed header line ends the header section; what
-			// follows it is the body.
-			body = sp.Size() - hs.HeaderLen
+		// Content-Length counts the body as written, quoted.
+		if body, err = m.quotedBody(writeQuoting(q)); err != nil {
+			return res, status.Temp("4.3.0", fmt.Errorf("read message: %w", err))
 		}
 		header = append(header, fmt.Sprintf("Content-Length: %d\n", body)...)
 	}
-	size := int64(len(header)) + sp.Size() - scan.BlockLen
+	size += int64(len(header))
 	if err := messageLimit(r.Config, size); err != nil {
 		return res, err
 	}
@@ -234,7 +223,7 @@ func appendLocked(ctx context.Context, r Request, lk *locking.Lock, msgs []mbox.
 		}
 		return 0, status.Of(err, r.Mailbox, r.Config.QuotaTempfail)
 	}
-	tx, err := mbox.Begin(ctx, r.Sys, fd, r.Config.Quoting())
+	tx, err := mbox.Begin(ctx, r.Sys, fd, writeQuoting(r.Config.Quoting()))
 	if err != nil {
 		return fail(err)
 	}
@@ -252,6 +241,22 @@ func appendLocked(ctx context.Context, r Request, lk *locking.Lock, msgs []mbox.
 		return fail(tx.Abort("check lock", err))
 	}
 	return tx.Size(), nil
+}
+
+// writeQuoting is how a body is quoted in an mbox of variant q. mboxcl2
+// readers frame messages by Content-Length, but many readers of mailboxes
+// (Python's mailbox, formail, scripts) split at every line that begins
+// with "From " whatever the header says; an unquoted one would let a sender
+// inject a message of his own. So with Content-Length, "From " lines are
+// quoted as mboxo quotes them, which makes the mailbox mboxcl, as mutt
+// writes it: lossy as mboxo is (a body line "From x" reads back as
+// ">From x" in a reader that trusts Content-Length), and framed the same
+// by every reader.
+func writeQuoting(q mbox.Quoting) mbox.Quoting {
+	if q == mbox.MboxCL2 {
+		return mbox.MboxO
+	}
+	return q
 }
 
 // envelopeHeader is what letterbox prepends: Return-Path, X-Original-To

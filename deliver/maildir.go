@@ -17,7 +17,7 @@ import (
 // Maildir++ folder r.Folder: the prepended header, then the message after
 // the MTA's envelope block — no From_ line, no quoting (docs/design.md §5). It
 // returns the bytes stored and the new file's path.
-func deliverMaildir(r Request, sp *Spool, scan Scan, header []byte, content io.Reader) (int64, string, error) {
+func deliverMaildir(r Request, m *Message, header []byte) (int64, string, error) {
 	root := filepath.Clean(r.Mailbox)
 	// A root named with a trailing slash was asked for as a Maildir: it is
 	// created on first delivery when create_folders allows, as Postfix does
@@ -45,12 +45,9 @@ func deliverMaildir(r Request, sp *Spool, scan Scan, header []byte, content io.R
 			return 0, "", status.Of(err, root, r.Config.QuotaTempfail)
 		}
 	}
-	if r.Config.StripMboxPrivateHeaders {
-		content = stripPrivate(content)
-	}
 	// The name carries the size (",S="), so it must be known before the
-	// first byte is written: stripping shortens only the header section.
-	size, err := strippedSize(sp, scan, r.Config.StripMboxPrivateHeaders)
+	// first byte is written.
+	content, size, _, err := m.stored(r.Config.StripMboxPrivateHeaders)
 	if err != nil {
 		return 0, "", status.Temp("4.3.0", fmt.Errorf("read message: %w", err))
 	}
@@ -83,25 +80,4 @@ func checkOwner(s sys.Sys, root string, uid int) error {
 		return fmt.Errorf("%s: %w: owned by uid %d, not %d", dir, safeopen.ErrUnsafe, st.Uid, uid)
 	}
 	return nil
-}
-
-// strippedSize is the size of the message after the envelope block, with
-// the private headers removed if strip.
-func strippedSize(sp *Spool, scan Scan, strip bool) (int64, error) {
-	all := sp.Size() - scan.BlockLen
-	if !strip {
-		return all, nil
-	}
-	rd := sp.Open()
-	if _, err := io.CopyN(io.Discard, rd, scan.BlockLen); err != nil {
-		return 0, err
-	}
-	// Only the header section shrinks; count it, and add the rest. A header
-	// longer than the scan saw is counted whole.
-	head := all
-	if !scan.Truncated {
-		head = min(scan.HeaderLen-scan.BlockLen, all)
-	}
-	n, err := io.Copy(io.Discard, stripPrivate(io.LimitReader(rd, head)))
-	return n + all - head, err
 }

@@ -158,3 +158,17 @@ func (z *quoter) write(b []byte) error {
 	}
 	return err
 }
+
+// QuotedSize is the number of bytes r takes once quoted per q, as Txn.Write
+// writes content (LF line ends, r positioned at the start of a line). A
+// Content-Length must count what is written, not what came.
+func QuotedSize(r io.Reader, q Quoting) (int64, error) {
+	z := newQuoter(io.Discard, q)
+	if _, err := io.CopyBuffer(z, r, make([]byte, 64<<10)); err != nil {
+		return 0, err
+	}
+	if err := z.Close(); err != nil {
+		return 0, err
+	}
+	return z.n, nil
+}

@@ -73,3 +73,26 @@ func TestQuotingLongPrefix(t *testing.T) {
 		t.Fatalf("len %d, want %d", len(got), len(in)+1)
 	}
 }
+
+func TestQuotedSize(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		q    Quoting
+		want int64
+	}{
+		{"", MboxO, 0},
+		{"From a\n>From b\nx From c\n", MboxO, 25},
+		{"From a\n>From b\nx From c\n", MboxRD, 26},
+		{"From a\n>From b\nx From c\n", MboxCL2, 24},
+		{"From", MboxO, 4},
+	} {
+		got, err := QuotedSize(strings.NewReader(tc.in), tc.q)
+		var b strings.Builder
+		z := newQuoter(&b, tc.q)
+		z.Write([]byte(tc.in))
+		z.Close()
+		if err != nil || got != tc.want || got != int64(b.Len()) {
+			t.Errorf("QuotedSize(%q, %v) = %d, %v; want %d (written %d)", tc.in, tc.q, got, err, tc.want, b.Len())
+		}
+	}
+}

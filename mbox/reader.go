@@ -71,6 +71,7 @@ const (
 	clNone     clState = iota // no usable header, or the message has no body
 	clUsed                    // checked and used to find the message end
 	clWrong                   // the bytes after the body are not a separator
+	clMissing                 // the message has a body and no usable Content-Length
 	clShort                   // the stream ends before the body does
 	clUnproven                // could not be checked (large body, unseekable input)
 )
@@ -432,6 +433,9 @@ func (r *Reader) startLine() error {
 			r.end(false)
 			return nil
 		}
+		if st == clNone {
+			st = clMissing
+		}
 		r.cur.cl = st
 		r.lineStart = false // an empty line of the content
 		return nil
@@ -670,7 +674,11 @@ func (r *Reader) endBody() error {
 
 // DetectQuoting reads the mbox stream r to its end and guesses its variant:
 // MboxCL2 if at least one message has a Content-Length header that checks
-// out (see Reader) and none has one that is contradicted; MboxRD otherwise.
+// out (see Reader), none has one that is contradicted, and none with a body
+// lacks one; MboxRD otherwise. An mboxcl2 writer gives every message its
+// length, so one message cannot make a whole mailbox read as mboxcl2 by
+// carrying a Content-Length that happens to fit: a mailbox read that way
+// stops un-quoting its other messages' ">From " lines.
 //
 // mboxo and mboxrd cannot be told apart from the data: both turn "From "
 // into ">From ", and they read differently only for lines matching
@@ -699,7 +707,7 @@ func DetectQuoting(r io.Reader) (Quoting, error) {
 			return MboxRD, z.err
 		}
 		switch m.cl {
-		case clWrong:
+		case clWrong, clMissing:
 			return MboxRD, nil
 		case clUsed:
 			used++
