@@ -35,7 +35,7 @@ const (
 
 func FuzzDeliverRoundTrip(f *testing.F) {
 	for _, s := range []string{
-		"Subject: t\nbogus\nContent-Length: 5\n\nbody\n",                                                             // item 1
+		"Subject: t\nbogus\nContent-Length: 5\n\nbody\n",                                                                     // item 1
 		"Subject: t\nbogus\nContent-Length: 5\n\nxxxxx\nFrom evil@x  Mon Jan  5 00:00:00 2026\nReturn-Path: <evil@x>\n\np\n", // item 2
 		" evil\nSubject: t\n\nb\n", // item 4
 		"\tfolded\n\nx\n",
