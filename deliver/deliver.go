@@ -71,9 +71,21 @@ type Message struct {
 
 // ReadMessage reads r to EOF into a Message: in memory up to 1 MiB, then in
 // an unlinked file in tempDir, so memory does not grow with the message.
-// Its errors are *status.Error (temporary). The caller owes Close.
-func ReadMessage(r io.Reader, tempDir string) (*Message, error) {
-	sp, err := NewSpool(r, tempDir, memMax)
+// With a message_size_limit in c, it stops reading once the message is
+// more than maxHeader bytes over it — more than any envelope block or
+// stripped field could take off — and refuses it with the size policy's
+// status, so a huge message is not first spooled to its end (and a full
+// temporary directory is not what the MTA is told). Its errors are
+// *status.Error. The caller owes Close.
+func ReadMessage(r io.Reader, tempDir string, c config.Config) (*Message, error) {
+	var max int64
+	if lim := c.MessageSizeLimit; lim > 0 {
+		max = lim + maxHeader
+	}
+	sp, err := newSpool(r, tempDir, memMax, max)
+	if errors.Is(err, ErrTooLarge) {
+		return nil, status.Size(c.QuotaTempfail, fmt.Errorf("message of more than %d bytes exceeds message_size_limit %d; not read to its end", max, c.MessageSizeLimit))
+	}
 	if err != nil {
 		return nil, status.Temp("4.3.0", fmt.Errorf("read message: %w", err))
 	}
@@ -94,7 +106,7 @@ func (m *Message) Close() error { return m.sp.Close() }
 // Deliver reads r.Input (ReadMessage) and delivers it (DeliverMessage): the
 // pipe delivery agent's one message for one recipient.
 func Deliver(ctx context.Context, r Request) (Result, error) {
-	m, err := ReadMessage(r.Input, r.TempDir)
+	m, err := ReadMessage(r.Input, r.TempDir, r.Config)
 	if err != nil {
 		return Result{}, err
 	}

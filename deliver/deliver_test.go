@@ -309,3 +309,44 @@ func TestLockDisplacedAfterCommit(t *testing.T) {
 		}
 	}
 }
+
+// countingReader is an endless message: a header, then body lines forever.
+type countingReader struct{ n int64 }
+
+func (r *countingReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = 'x'
+		if (r.n+int64(i))%80 == 79 {
+			p[i] = '\n'
+		}
+	}
+	if r.n == 0 && len(p) > 12 {
+		copy(p, "Subject: x\n\n")
+	}
+	r.n += int64(len(p))
+	return len(p), nil
+}
+
+// message_size_limit stops the reading: a message far over the limit (here
+// endless) is refused with the size status after about limit + 1 MiB, not
+// spooled to its end, which fills the temporary directory first (issue 12,
+// item 6). Nothing is written to the mailbox.
+func TestSizeLimitStopsReading(t *testing.T) {
+	for _, tempfail := range []bool{true, false} {
+		in := &countingReader{}
+		r, mb := request(t, sys.Real{}, "")
+		r.Input = in
+		r.Config.MessageSizeLimit = 100_000
+		r.Config.QuotaTempfail = tempfail
+		_, err := Deliver(context.Background(), r)
+		if tempfail {
+			wantStatus(t, err, "4.2.2", status.TempFail)
+		} else {
+			wantStatus(t, err, "5.2.2", status.CantCreat)
+		}
+		if max := int64(100_000 + maxHeader + 2*spoolBuf); in.n > max {
+			t.Errorf("read %d bytes of the message before refusing it, want at most %d", in.n, max)
+		}
+		unchanged(t, mb)
+	}
+}

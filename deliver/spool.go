@@ -55,11 +55,22 @@ type Spool struct {
 // and unlink elsewhere. Memory use does not grow with the message. On error
 // nothing is left on disk. The caller owes a Close on success.
 func NewSpool(r io.Reader, dir string, memMax int) (*Spool, error) {
+	return newSpool(r, dir, memMax, 0)
+}
+
+// ErrTooLarge reports a message that grew past the most a spool may hold.
+var ErrTooLarge = errors.New("message too large")
+
+// newSpool is NewSpool that stops reading, with an error wrapping
+// ErrTooLarge, once the normalised message exceeds max bytes (max > 0): a
+// message that cannot be delivered is not first written to the temporary
+// directory to its end, which a large one would fill.
+func newSpool(r io.Reader, dir string, memMax int, max int64) (*Spool, error) {
 	if dir == "" {
 		dir = os.TempDir()
 	}
 	s := &Spool{}
-	w := &spoolWriter{s: s, dir: dir, memMax: memMax}
+	w := &spoolWriter{s: s, dir: dir, memMax: memMax, max: max}
 	n := normalizer{w: w, out: make([]byte, 0, spoolBuf)}
 	n.lf = header.LFWriter{W: outWriter{&n}, CRs: header.CRRun}
 	buf := make([]byte, spoolBuf)
@@ -124,10 +135,14 @@ type spoolWriter struct {
 	s      *Spool
 	dir    string
 	memMax int
+	max    int64 // refuse more than this; 0: no limit
 }
 
 func (w *spoolWriter) Write(p []byte) (int, error) {
 	s := w.s
+	if w.max > 0 && s.size+int64(len(p)) > w.max {
+		return 0, fmt.Errorf("more than %d bytes: %w", w.max, ErrTooLarge)
+	}
 	if s.f == nil && len(s.mem)+len(p) <= w.memMax {
 		s.mem = append(s.mem, p...)
 		s.size += int64(len(p))
