@@ -1,6 +1,7 @@
 package deliver
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -178,6 +179,15 @@ func DeliverMessage(ctx context.Context, m *Message, r Request) (Result, error) 
 		Header:   header,
 		Content:  content,
 	}
+	// The size the message takes once quoted, for the end the lock records
+	// (appendLocked): read once more, from the spool.
+	again, _, _, err := m.stored(r.Config.StripMboxPrivateHeaders || q == mbox.MboxCL2)
+	if err == nil {
+		msg.Quoted, err = mbox.QuotedSize(io.MultiReader(bytes.NewReader(header), again), writeQuoting(q))
+	}
+	if err != nil {
+		return res, status.Temp("4.3.0", fmt.Errorf("read message: %w", err))
+	}
 
 	pol := r.Config.LockPolicy()
 	lk, err := locking.Acquire(ctx, r.Mailbox, pol.Methods, pol.Options(r.Sys, r.Log),
@@ -239,6 +249,11 @@ func appendLocked(ctx context.Context, r Request, lk *locking.Lock, msgs []mbox.
 	if err != nil {
 		return fail(err)
 	}
+	// Should we die half-way, whoever breaks our lock takes the partial
+	// message back (locking.Lock.Record).
+	if err := lk.Record(tx.Start(), tx.Planned(msgs...)); err != nil {
+		return fail(tx.Abort("record the append in the lock", err))
+	}
 	for _, m := range msgs {
 		if err := tx.Write(m); err != nil {
 			return fail(err)
@@ -246,6 +261,14 @@ func appendLocked(ctx context.Context, r Request, lk *locking.Lock, msgs []mbox.
 	}
 	if err := tx.Commit(r.Config.Fsync); err != nil {
 		return fail(err)
+	}
+	if got, planned := tx.Start()+tx.Size(), tx.Planned(msgs...); got != planned {
+		// A record that overstates the end would let a breaker take back
+		// this whole append if we died before releasing: say the truth.
+		r.Log.Error("BUG: append ended elsewhere than recorded", "mailbox", r.Mailbox, "planned", planned, "ended", got)
+		if err := lk.Record(tx.Start(), got); err != nil {
+			return fail(tx.Abort("record the append in the lock", err))
+		}
 	}
 	// Only a lock proven ours after the data is durable makes the append
 	// valid; otherwise it is undone while the kernel lock is still held.

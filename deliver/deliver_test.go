@@ -350,3 +350,39 @@ func TestSizeLimitStopsReading(t *testing.T) {
 		unchanged(t, mb)
 	}
 }
+
+// The end an mbox append records in the lock (for a breaker that finds its
+// writer dead) is exactly where the append ends, whatever the message: a
+// record that overstated it would let a breaker take back a whole message.
+func TestRecordedEnd(t *testing.T) {
+	for _, tc := range []struct{ name, msg, quoting, seed string }{
+		{"plain", "Subject: x\n\nbody\n", "mboxrd", ""},
+		{"From lines", "Subject: x\n\nFrom a\n>From b\n>>From c\n", "mboxrd", ""},
+		{"From lines, mboxo", "Subject: x\n\nFrom a\n>From b\n", "mboxo", ""},
+		{"From lines, mboxcl2", "Subject: x\nContent-Length: 3\n\nFrom a\n", "mboxcl2", ""},
+		{"CRLF and no final newline", "Subject: x\r\n\r\nbody\r\nFrom x", "mboxrd", ""},
+		{"private fields and a non-field line", "Status: RO\nSubject: x\nbogus\nFrom y\n", "mboxrd", ""},
+		{"a damaged tail first", "Subject: x\n\nb\n", "mboxrd", "From a  Mon Jan  5 00:00:00 2026\n\ncut"},
+		{"an envelope block", "Return-Path: <a@b>\nDelivered-To: c@d\nSubject: x\n\nb\n", "mboxrd", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := faulty.New(sys.Real{})
+			r, mb := request(t, f, tc.msg)
+			os.WriteFile(mb, []byte(tc.seed), 0o600)
+			r.Config.MboxQuoting = tc.quoting
+			var recorded string
+			f.Add(&faulty.Rule{Op: faulty.Fsync, Path: "M", Count: 1, Do: func(faulty.Call) {
+				b, _ := os.ReadFile(mb + ".lock")
+				recorded = string(b)
+			}})
+			if _, err := Deliver(context.Background(), r); err != nil {
+				t.Fatal(err)
+			}
+			st, _ := os.Stat(mb)
+			want := fmt.Sprintf(" off=%d end=%d\n", len(tc.seed), st.Size())
+			if !strings.HasSuffix(recorded, want) {
+				t.Errorf("lock recorded %q; the append went from %d to %d", recorded, len(tc.seed), st.Size())
+			}
+		})
+	}
+}

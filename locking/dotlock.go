@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -33,10 +34,25 @@ const (
 // Dotlock is a held MAILBOX.lock. Its methods are safe for use by one
 // goroutine at a time.
 type Dotlock struct {
-	o       Options
-	path    string // MAILBOX.lock
+	o    Options
+	path string   // MAILBOX.lock
+	st   sys.Stat // the lock's inode, recorded when it became ours
+	me   owner
+
+	mu      sync.Mutex // content: Record writes it while a refresh verifies
 	content []byte
-	st      sys.Stat // the lock's inode, recorded when it became ours
+
+	// inherited is the append a dead holder recorded in the lock this
+	// acquirer broke before it took the lock; nil when none.
+	inherited *interrupted
+}
+
+// interrupted is an append in progress that a broken lock recorded: the
+// mailbox's size before it (off) and after it (end), and the mailbox as
+// it was found when its lock was broken.
+type interrupted struct {
+	off, end int64
+	seen     sys.Stat
 }
 
 // Path returns the lock file's path.
@@ -91,6 +107,11 @@ type acquirer struct {
 
 	full      error     // the last of the current run of ENOSPC/EDQUOT failures; nil when none
 	fullSince time.Time // when that run began
+
+	// inherited is the append recorded in the lock last broken, kept for
+	// the Dotlock if the next attempt takes the lock; cleared whenever
+	// someone else holds it again.
+	inherited *interrupted
 }
 
 func (a *acquirer) run() (*Dotlock, error) {
@@ -295,7 +316,7 @@ func (a *acquirer) won(st sys.Stat) *Dotlock {
 		// The lock is ours either way; the extra name ages out and is swept.
 		a.o.Log.Warn("cannot remove unique file", "path", a.uniq, "err", err)
 	}
-	d := &Dotlock{o: a.o, path: a.lock, content: []byte(a.me.String()), st: st}
+	d := &Dotlock{o: a.o, path: a.lock, content: []byte(a.me.String()), st: st, me: a.me, inherited: a.inherited}
 	a.uniq = ""
 	return d
 }
@@ -421,9 +442,55 @@ func (d *Dotlock) Verify() error {
 	if err != nil {
 		return fmt.Errorf("read %s: %w", d.path, err)
 	}
-	if !bytes.Equal(c, d.content) {
+	d.mu.Lock()
+	ours := bytes.Equal(c, d.content)
+	d.mu.Unlock()
+	if !ours {
 		return fmt.Errorf("%s: %w: replaced by someone else", d.path, ErrLost)
 	}
+	return nil
+}
+
+// Record writes into the lock that an append is in progress: the mailbox
+// had off bytes before it and will have end bytes after it. A waiter that
+// breaks this lock because its holder died takes back a partial append
+// (docs/locking.md §10.2: an interrupted append): a mailbox whose size
+// lies strictly between off and end holds a message that was never
+// acknowledged, since the holder acknowledges only after the append is
+// whole and durable. A whole append (size end) is never taken back: its
+// writer may have reported success before its release was lost. Record
+// rewrites the lock file in place, only if it is still our inode.
+func (d *Dotlock) Record(off, end int64) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	me := d.me
+	me.off, me.end = off, end
+	c := []byte(me.String())
+	s := d.o.Sys
+	fd, err := s.Open(d.path, unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if vanished(err) {
+		return fmt.Errorf("%s: %w: removed by someone else", d.path, ErrLost)
+	}
+	if err != nil {
+		return fmt.Errorf("open %s: %w", d.path, err)
+	}
+	defer s.Close(fd)
+	// Never write into a lock that is not ours: look before writing.
+	st, err := s.Fstat(fd)
+	if err != nil {
+		return fmt.Errorf("fstat %s: %w", d.path, err)
+	}
+	if !st.SameFile(d.st) {
+		return fmt.Errorf("%s: %w: replaced by someone else", d.path, ErrLost)
+	}
+	_, err = writeFile(s, fd, c) // at offset 0, over the old content
+	if err == nil {
+		err = s.Ftruncate(fd, int64(len(c)))
+	}
+	if err != nil {
+		return fmt.Errorf("write %s: %w", d.path, err)
+	}
+	d.content = c
 	return nil
 }
 

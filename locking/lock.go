@@ -100,6 +100,7 @@ func Acquire(ctx context.Context, mailbox string, m Methods, o Options, open *sa
 		}
 		taken, err := l.kernelLock(m.Kernel)
 		if err == nil {
+			l.undoInterrupted()
 			l.lastOK = s.Now()
 			if dot != nil {
 				// Timers, not goroutines: nothing runs until they fire, which

@@ -27,6 +27,12 @@ type owner struct {
 	pidns string
 	pid   int
 	start uint64
+
+	// off and end record an append in progress (Lock.Record): the
+	// mailbox's size before it and the size it will reach. end is 0 when
+	// none is recorded. They follow the seven fields above as " off=N
+	// end=M", which readers that know only the seven ignore.
+	off, end int64
 }
 
 const ownerMagic = "letterbox"
@@ -40,7 +46,11 @@ func newOwner(id sys.Identity) (owner, error) {
 }
 
 func (o owner) String() string {
-	return fmt.Sprintf("%s tok=%s host=%s boot=%s pidns=%s pid=%d start=%d\n", ownerMagic, o.tok, o.host, o.boot, o.pidns, o.pid, o.start)
+	s := fmt.Sprintf("%s tok=%s host=%s boot=%s pidns=%s pid=%d start=%d", ownerMagic, o.tok, o.host, o.boot, o.pidns, o.pid, o.start)
+	if o.end > 0 {
+		s += fmt.Sprintf(" off=%d end=%d", o.off, o.end)
+	}
+	return s + "\n"
 }
 
 // parseOwner parses lock file content. ok is false for content that is not
@@ -51,7 +61,7 @@ func parseOwner(b []byte) (o owner, ok bool) {
 		return o, false
 	}
 	f := strings.Fields(line)
-	if len(f) != 7 || f[0] != ownerMagic {
+	if (len(f) != 7 && len(f) != 9) || f[0] != ownerMagic {
 		return o, false
 	}
 	kv := map[string]string{}
@@ -68,6 +78,14 @@ func parseOwner(b []byte) (o owner, ok bool) {
 	o.start, err2 = strconv.ParseUint(kv["start"], 10, 64)
 	if err1 != nil || err2 != nil || len(o.tok) != 32 || o.host == "" || o.boot == "" || o.pid <= 0 {
 		return owner{}, false
+	}
+	if len(f) == 9 {
+		// An append record; a malformed one is ignored, never trusted.
+		off, err1 := strconv.ParseInt(kv["off"], 10, 64)
+		end, err2 := strconv.ParseInt(kv["end"], 10, 64)
+		if err1 == nil && err2 == nil && 0 <= off && off < end {
+			o.off, o.end = off, end
+		}
 	}
 	return o, true
 }

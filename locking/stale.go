@@ -27,6 +27,7 @@ const (
 // it (docs/locking.md §10.2). It sets a.nextCheck when the answer cannot
 // change before then, so a waiter does not re-read a live lock every round.
 func (a *acquirer) evaluate(s1 sys.Stat) verdict {
+	a.inherited = nil // someone holds the lock: what we broke before is theirs to judge
 	content, err := readLock(a.s, a.lock)
 	if errors.Is(err, unix.ENOENT) {
 		return gone
@@ -135,6 +136,14 @@ func (a *acquirer) breakLock(st sys.Stat, o owner, own bool) verdict {
 			a.o.Log.Warn("cannot remove broken lock", "path", aside, "err", err)
 		}
 		a.o.Log.Warn("broke stale lock", "lock", a.lock, "holder", a.holder)
+		if own && o.end > 0 {
+			// The holder died during an append it recorded: remember the
+			// mailbox as it is now, so that whoever takes the lock next
+			// can take back a partial message (Lock, undoInterrupted).
+			if mst, err := a.s.Lstat(a.mailbox); err == nil && mst.Mode&unix.S_IFMT == unix.S_IFREG {
+				a.inherited = &interrupted{off: o.off, end: o.end, seen: mst}
+			}
+		}
 		if own {
 			// The dead holder's unique file, if it died between creating and
 			// removing it.

@@ -18,6 +18,9 @@ type Message struct {
 	FromLine []byte // from FromLine
 	Header   []byte
 	Content  io.Reader
+	// Quoted is the size of Header and Content once quoted (QuotedSize),
+	// when the caller needs Txn.Planned; Write does not use it.
+	Quoted int64
 }
 
 // bufSize is the size of the writes: large, so a big message costs few
@@ -111,6 +114,7 @@ type Txn struct {
 	fd    int
 	q     Quoting
 	start int64
+	tail  int // the newlines Begin adds to a damaged tail
 	w     *fdWriter
 	done  bool
 }
@@ -126,9 +130,24 @@ func Begin(ctx context.Context, s sys.Sys, fd int, q Quoting) (*Txn, error) {
 	if err != nil {
 		return nil, &AppendError{Op: "read mailbox tail", Err: err, Undone: true}
 	}
-	t := &Txn{ctx: ctx, s: s, fd: fd, q: q, start: st.Size, w: &fdWriter{ctx: ctx, s: s, fd: fd, buf: make([]byte, 0, bufSize)}}
+	t := &Txn{ctx: ctx, s: s, fd: fd, q: q, start: st.Size, tail: len(tail), w: &fdWriter{ctx: ctx, s: s, fd: fd, buf: make([]byte, 0, bufSize)}}
 	t.w.write(tail)
 	return t, nil
+}
+
+// Start is the mailbox's size when the transaction began: the rollback
+// point.
+func (t *Txn) Start() int64 { return t.start }
+
+// Planned is the size the mailbox will have once msgs, each with Quoted
+// set, are written by this transaction: what a lock records as the end of
+// an append in progress (locking.Lock.Record).
+func (t *Txn) Planned(msgs ...Message) int64 {
+	end := t.start + int64(t.tail)
+	for _, m := range msgs {
+		end += int64(len(m.FromLine)) + m.Quoted + 1 // the empty line after it
+	}
+	return end
 }
 
 // Write appends m. An error means the transaction was aborted.

@@ -6,6 +6,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"crypto/sha256"
 	"fmt"
 	"os"
@@ -17,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"letterbox/mbox"
 )
 
 func sum(t *testing.T, path string) [32]byte {
@@ -116,6 +119,85 @@ func TestDeliverSignalRollsBack(t *testing.T) {
 	if rolledBack == 0 {
 		t.Fatal("never caught the append in the middle")
 	}
+}
+
+// TestKilledWriterTakenBack: a delivery SIGKILLed in the middle of its
+// append leaves a partial message and its lock; the next delivery breaks
+// the dead writer's lock at once and takes the partial message back, so the
+// mailbox holds the messages before, the new one, and — after the MTA's
+// retry — the killed one, each once and intact (issue 12, item 5).
+func TestKilledWriterTakenBack(t *testing.T) {
+	bin := letterboxPath(t)
+	dir := t.TempDir()
+	mb := filepath.Join(dir, "M")
+	seedMailbox(t, mb, 100<<10)
+	before, _ := os.ReadFile(mb)
+	msg := filepath.Join(dir, "msg")
+	bigMessage(t, msg, 200<<20)
+	p := startProc(t, dir, bin, "deliver", "-p", msg, "-f", "a@b", "-r", "c@d", "M")
+	waitFor(t, 60*time.Second, "the append to start", func() bool {
+		st, err := os.Stat(mb)
+		return err == nil && st.Size() > int64(len(before))+(1<<20) || p.exited()
+	})
+	syscall.Kill(p.pid(), syscall.SIGKILL)
+	if code := p.wait(t, 60*time.Second); code == 0 {
+		t.Skip("the delivery finished before the kill")
+	}
+	st, _ := os.Stat(mb)
+	if st.Size() >= int64(len(before))+200<<20 {
+		t.Skip("the kill came after the whole message was written")
+	}
+	if _, err := os.Stat(mb + ".lock"); err != nil {
+		t.Fatalf("the killed writer left no lock: %v", err)
+	}
+	next := exec.Command(bin, "deliver", "-f", "n@b", "-r", "c@d", "M")
+	next.Dir, next.Env, next.Stdin = dir, testEnv(), strings.NewReader("Subject: next\n\nafter the kill\n")
+	if out, err := next.CombinedOutput(); err != nil {
+		t.Fatalf("next delivery: %v: %s", err, out)
+	}
+	got, _ := os.ReadFile(mb)
+	if !bytes.HasPrefix(got, before) || !bytes.Contains(got[len(before):], []byte("Subject: next")) || len(got)-len(before) > 1000 {
+		t.Fatalf("after the next delivery the mailbox is %d bytes; want the %d before, then the new message (the remnant taken back)", len(got), len(before))
+	}
+	retry := exec.Command(bin, "deliver", "-p", msg, "-f", "a@b", "-r", "c@d", "M")
+	retry.Dir, retry.Env = dir, testEnv()
+	if out, err := retry.CombinedOutput(); err != nil {
+		t.Fatalf("the MTA's retry: %v: %s", err, out)
+	}
+	check := exec.Command(bin, "check", "M")
+	check.Dir, check.Env = dir, testEnv()
+	if out, err := check.CombinedOutput(); err != nil || !bytes.Contains(out, []byte("sound")) {
+		t.Errorf("check: %v: %s", err, out)
+	}
+	f, err := os.Open(mb)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rd := mbox.NewReader(f, mbox.MboxRD)
+	var sizes []int64
+	for {
+		if _, err := rd.Next(); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		n, err := io.Copy(io.Discard, rd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sizes = append(sizes, n)
+	}
+	big := 0
+	for _, n := range sizes {
+		if n > 100<<20 {
+			big++
+		}
+	}
+	if big != 1 || len(sizes) < 3 {
+		t.Errorf("messages of sizes %v: want the seeds, the next one and the large one once", sizes)
+	}
+	noLeftovers(t, dir)
 }
 
 // TestDeliverEFBIG: a file-size limit (RLIMIT_FSIZE, as Postfix sets it for

@@ -506,9 +506,10 @@ func TestClockSkew(t *testing.T) {
 }
 
 // Scenario 4: a delivery of a large message on host A is killed half-way
-// while host B waits for the lock. B takes the lock over once it is stale;
-// the mailbox stays readable: every message reported delivered is there
-// intact, A's remnant is one damaged message, and A's retry is intact.
+// while host B waits for the lock. B takes the lock over once it is stale
+// and takes back A's partial message, which A's lock recorded (an append
+// never acknowledged); every message reported delivered is there intact,
+// and A's retry is intact, once.
 func TestKilledWriter(t *testing.T) {
 	if !Isolate(t) {
 		return
@@ -572,8 +573,8 @@ func TestKilledWriter(t *testing.T) {
 		t.Fatal(err)
 	}
 	tl := r.checkMbox(mb)
-	if tl.intact != 5 || len(tl.missing) != 0 || len(tl.duplicated) != 0 || len(tl.damaged) != 1 || !strings.Contains(tl.damaged[0], "big") {
-		t.Errorf("mailbox: %s (damaged %v); want the 5 messages intact and the killed writer's remnant as the one damaged message", tl, tl.damaged)
+	if tl.intact != 5 || len(tl.missing) != 0 || len(tl.duplicated) != 0 || len(tl.damaged) != 0 {
+		t.Errorf("mailbox: %s (damaged %v); want the 5 messages intact and the killed writer's remnant taken back", tl, tl.damaged)
 	}
 	if l := r.leftovers("M"); len(l) != 0 {
 		t.Errorf("left in the spool: %v", l)
