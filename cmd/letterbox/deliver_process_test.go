@@ -6,9 +6,9 @@ package main
 
 import (
 	"bytes"
-	"io"
 	"crypto/sha256"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
