@@ -156,37 +156,9 @@ func DeliverMessage(ctx context.Context, m *Message, r Request) (Result, error) 
 		return res, err
 	}
 
-	q := r.Config.Quoting()
-	// Readers of mboxcl2 trust Content-Length instead of quoting: the
-	// message's own must go, and ours must be exact.
-	content, size, body, err := m.stored(r.Config.StripMboxPrivateHeaders || q == mbox.MboxCL2)
+	msg, size, err := mboxMessage(r, m, env, header)
 	if err != nil {
-		return res, status.Temp("4.3.0", fmt.Errorf("read message: %w", err))
-	}
-	if q == mbox.MboxCL2 {
-		// Content-Length counts the body as written, quoted.
-		if body, err = m.quotedBody(writeQuoting(q)); err != nil {
-			return res, status.Temp("4.3.0", fmt.Errorf("read message: %w", err))
-		}
-		header = append(header, fmt.Sprintf("Content-Length: %d\n", body)...)
-	}
-	size += int64(len(header))
-	if err := messageLimit(r.Config, size); err != nil {
 		return res, err
-	}
-	msg := mbox.Message{
-		FromLine: mbox.FromLine(mbox.SenderToken(env.Sender, mbox.EachRun), r.Now()),
-		Header:   header,
-		Content:  content,
-	}
-	// The size the message takes once quoted, for the end the lock records
-	// (appendLocked): read once more, from the spool.
-	again, _, _, err := m.stored(r.Config.StripMboxPrivateHeaders || q == mbox.MboxCL2)
-	if err == nil {
-		msg.Quoted, err = mbox.QuotedSize(io.MultiReader(bytes.NewReader(header), again), writeQuoting(q))
-	}
-	if err != nil {
-		return res, status.Temp("4.3.0", fmt.Errorf("read message: %w", err))
 	}
 
 	pol := r.Config.LockPolicy()
@@ -214,6 +186,51 @@ func DeliverMessage(ctx context.Context, m *Message, r Request) (Result, error) 
 	}
 	res.Size = n
 	return res, err
+}
+
+// mboxMessage is m as the mbox append writes it for the envelope env, with
+// header prepended: the From_ line, the header with an exact Content-Length
+// in mboxcl2, the stored content (stored), and the size it takes once
+// quoted (for the end the lock records). size is what message_size_limit
+// and mailbox_size_limit count, checked here against the former.
+func mboxMessage(r Request, m *Message, env Envelope, header []byte) (msg mbox.Message, size int64, err error) {
+	q := r.Config.Quoting()
+	// Readers of mboxcl2 trust Content-Length instead of quoting: the
+	// message's own must go, and ours must be exact.
+	strip := r.Config.StripMboxPrivateHeaders || q == mbox.MboxCL2
+	readErr := func(err error) (mbox.Message, int64, error) {
+		return mbox.Message{}, 0, status.Temp("4.3.0", fmt.Errorf("read message: %w", err))
+	}
+	content, size, _, err := m.stored(strip)
+	if err != nil {
+		return readErr(err)
+	}
+	if q == mbox.MboxCL2 {
+		// Content-Length counts the body as written, quoted.
+		body, err := m.quotedBody(writeQuoting(q))
+		if err != nil {
+			return readErr(err)
+		}
+		header = append(header, fmt.Sprintf("Content-Length: %d\n", body)...)
+	}
+	size += int64(len(header))
+	if err := messageLimit(r.Config, size); err != nil {
+		return mbox.Message{}, 0, err
+	}
+	msg = mbox.Message{
+		FromLine: mbox.FromLine(mbox.SenderToken(env.Sender, mbox.EachRun), r.Now()),
+		Header:   header,
+		Content:  content,
+	}
+	// The size once quoted: the message read once more, from the spool.
+	again, _, _, err := m.stored(strip)
+	if err == nil {
+		msg.Quoted, err = mbox.QuotedSize(io.MultiReader(bytes.NewReader(header), again), writeQuoting(q))
+	}
+	if err != nil {
+		return readErr(err)
+	}
+	return msg, size, nil
 }
 
 // appendLocked appends msgs (size bytes in all, before quoting) to the
