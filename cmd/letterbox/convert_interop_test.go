@@ -130,8 +130,21 @@ var convertProducers = []producer{
 		keys := fmt.Sprintf(`push "<tag-pattern>.<enter><tag-prefix><copy-message>%s<enter><quit>"`, box)
 		cmd := exec.Command("script", "-qec", fmt.Sprintf("mutt -n -F %s -f %s -e '%s'", rc, src, keys), "/dev/null")
 		cmd.Env = append(testEnv(), "TERM=xterm")
-		if out, err := cmd.CombinedOutput(); err != nil {
+		out, err := cmd.CombinedOutput()
+		if err != nil {
 			t.Fatalf("mutt: %v: %q", err, out)
+		}
+		// mutt's exit status does not prove the copy: it exits 0 after
+		// "Caught signal N... Exiting." (SIGTERM, SIGHUP), and a SIGINT
+		// before <tag-pattern> ends its loop tags nothing, so that
+		// <tag-prefix><copy-message> copies the current message alone.
+		// Tell a short copy from a convert fault here.
+		b, err := os.ReadFile(box)
+		if err != nil {
+			t.Fatalf("mutt exited 0 but wrote no mailbox: %v; screen: %q", err, out)
+		}
+		if n := bytes.Count(b, []byte("\nX-Seq: ")); n != len(msgs) {
+			t.Fatalf("mutt exited 0 but copied %d of %d messages; screen: %q", n, len(msgs), out)
 		}
 		return box, false
 	}, nil},
