@@ -27,6 +27,19 @@ func framingDeliver(t *testing.T, dir, cfg, mailbox string, msgs ...string) {
 	}
 }
 
+// framingConvert converts the mbox m into the Maildir m.md/ and returns
+// that Maildir's path.
+func framingConvert(t *testing.T, dir, m string) string {
+	t.Helper()
+	md := m + ".md/"
+	cmd := exec.Command(letterboxPath(t), "convert", m, md)
+	cmd.Dir, cmd.Env = dir, testEnv()
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("convert: %v: %s", err, out)
+	}
+	return md
+}
+
 // checkReport runs "letterbox check --json".
 func checkReport(t *testing.T, dir, path string) (variant string, messages int, problems []string) {
 	t.Helper()
@@ -100,13 +113,7 @@ func TestFramingOneMessageCannotFlipVariant(t *testing.T) {
 		if variant != "mboxrd" && variant != "mboxo" || n != 2 || len(problems) != 0 {
 			t.Errorf("Content-Length %s: check says %s, %d messages, problems %q; want mboxrd or mboxo, 2, none", cl, variant, n, problems)
 		}
-		md := m + ".md/"
-		cmd := exec.Command(letterboxPath(t), "convert", m, md)
-		cmd.Dir, cmd.Env = dir, testEnv()
-		if out, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("convert: %v: %s", err, out)
-		}
-		py := pythonRead(t, md)
+		py := pythonRead(t, framingConvert(t, dir, m))
 		if len(py) != 2 {
 			t.Fatalf("Content-Length %s: converted Maildir holds %d messages, want 2", cl, len(py))
 		}
@@ -140,13 +147,7 @@ func TestFramingNoInjectionMboxcl2(t *testing.T) {
 	if len(py) != 3 {
 		t.Fatalf("Python reads %d messages, want 3", len(py))
 	}
-	md := filepath.Join(dir, "md") + "/"
-	cmd := exec.Command(letterboxPath(t), "convert", m, md)
-	cmd.Dir, cmd.Env = dir, testEnv()
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("convert: %v: %s", err, out)
-	}
-	conv := pythonRead(t, md)
+	conv := pythonRead(t, framingConvert(t, dir, m))
 	if len(conv) != 3 {
 		t.Fatalf("converted: %d messages, want 3", len(conv))
 	}
