@@ -213,3 +213,23 @@ func TestLockFilesOnlyRelativeToDirectory(t *testing.T) {
 		}
 	}
 }
+
+// Releasing twice closes the lock directory once: a second close could hit
+// a descriptor number the process has reused meanwhile.
+func TestReleaseTwiceClosesDirectoryOnce(t *testing.T) {
+	e := newEnv(t)
+	f := e.sys()
+	l := e.mustLock(e.opts(f))
+	l.Release()
+	l.Release()
+	d := e.mustAcquire(e.opts(f))
+	d.Release()
+	d.Release()
+	for _, c := range f.Calls() {
+		// faulty forgets a descriptor's path when it is closed: a close
+		// without one is of a descriptor closed already.
+		if c.Op == faulty.Close && c.Path == "" {
+			t.Errorf("close(%d) of a descriptor closed already", c.FD)
+		}
+	}
+}

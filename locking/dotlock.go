@@ -474,6 +474,8 @@ func (d *Dotlock) Refresh() error {
 // lock was not ours any more; it never removes a lock that is not.
 func (d *Dotlock) Release() error {
 	if d.ownDir {
+		// Once: a second Release must not close a reused descriptor.
+		d.ownDir = false
 		defer d.dir.close()
 	}
 	if err := d.Verify(); err != nil {

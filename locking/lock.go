@@ -306,7 +306,12 @@ func (l *Lock) Release() error {
 	// it, since the dot-lock must not be released under it.
 	l.running.Wait()
 	err := l.release()
-	l.o.Sys.Close(l.dir.FD)
+	if l.dir.FD >= 0 {
+		// Once: a second Release must not close a descriptor number the
+		// process has since reused for something else.
+		l.o.Sys.Close(l.dir.FD)
+		l.dir.FD = -1
+	}
 	if lerr := l.errLost(); err == nil && lerr != nil {
 		err = lerr
 	}
