@@ -18,6 +18,14 @@
 // safeopen, under the dot-lock, so a file deliver would refuse is refused
 // here too; the stale-lock probe opens it the same way.
 //
+// Before anything is created, Acquire and AcquireDotlock open the
+// mailbox's directory with safeopen.OpenDir, which refuses a symlink on its
+// path that an ordinary user could have planted (ErrUnsafe); every
+// operation on a lock file, and the mailbox's open, then goes relative to
+// that directory's descriptor until the lock is released (lockDir), so a
+// directory swapped for a symlink later cannot redirect them
+// (docs/locking.md §10.0).
+//
 // What it refuses: a lock path that is a directory, symlink or other
 // non-regular file is never taken or broken (ErrNotLockFile); a lock is not
 // broken while the mailbox is kernel-locked; a wait past Options.Timeout

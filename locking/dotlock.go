@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"letterbox/internal/sys"
+	"letterbox/safeopen"
 )
 
 // Backoff between attempts while a lock is held by someone else. A delivery
@@ -41,6 +42,8 @@ type Dotlock struct {
 
 	mu      sync.Mutex // content: Record writes it while a refresh verifies
 	content []byte
+	dir     lockDir // where every operation on the lock goes
+	ownDir  bool    // Release closes dir (AcquireDotlock opened it)
 
 	// inherited is the append a dead holder recorded in the lock this
 	// acquirer broke before it took the lock; nil when none.
@@ -65,10 +68,32 @@ func (d *Dotlock) Path() string { return d.path }
 // error when ctx ends first, and a wrapped errno for errors that waiting
 // cannot cure (a missing or read-only directory, a name too long).
 //
+// Before anything is created, the mailbox's directory is opened by
+// safeopen.OpenDir, which refuses (ErrUnsafe) a symlink on the path that
+// an ordinary user could have planted; every operation on the lock then
+// goes relative to that directory, for as long as the Dotlock lives.
+//
 // On every error, nothing of ours is left in the directory. On success the
 // caller owes Release, and should call Refresh every o.Refresh while holding.
 func AcquireDotlock(ctx context.Context, mailbox string, o Options) (*Dotlock, error) {
 	o = o.withDefaults()
+	dir, err := safeopen.OpenDir(o.Sys, dirOf(mailbox))
+	if err != nil {
+		return nil, err
+	}
+	d, err := acquireDotlock(ctx, lockDir{o.Sys, dir}, mailbox, o)
+	if err != nil {
+		o.Sys.Close(dir.FD)
+		return nil, err
+	}
+	d.ownDir = true
+	return d, nil
+}
+
+// acquireDotlock is AcquireDotlock in the directory dir, which the caller
+// opened (safeopen.OpenDir) and keeps open while the Dotlock lives. o has
+// its defaults.
+func acquireDotlock(ctx context.Context, dir lockDir, mailbox string, o Options) (*Dotlock, error) {
 	id, err := o.Sys.Identity()
 	if err != nil {
 		return nil, err
@@ -77,7 +102,7 @@ func AcquireDotlock(ctx context.Context, mailbox string, o Options) (*Dotlock, e
 	if err != nil {
 		return nil, err
 	}
-	a := &acquirer{ctx: ctx, o: o, s: o.Sys, mailbox: mailbox, lock: mailbox + ".lock", me: me}
+	a := &acquirer{ctx: ctx, o: o, s: o.Sys, dir: dir, mailbox: mailbox, lock: mailbox + ".lock", me: me}
 	a.start = a.s.Now()
 	a.deadline = a.start.Add(o.Timeout)
 	d, err := a.run()
@@ -90,6 +115,7 @@ type acquirer struct {
 	ctx     context.Context
 	o       Options
 	s       sys.Sys
+	dir     lockDir // every operation on a lock file goes here
 	mailbox string
 	lock    string
 	me      owner
@@ -132,11 +158,11 @@ func (a *acquirer) run() (*Dotlock, error) {
 			continue
 		}
 
-		lerr := a.s.Link(a.uniq, a.lock)
+		lerr := a.dir.Link(a.uniq, a.lock)
 		// Decide by a fresh lookup, not by link's return: on NFS a lost reply
 		// turns success into EEXIST, EIO or ETIMEDOUT (rows 1, 2, 27), and
 		// nlink of the unique file may be stale or wrong (rows 3, 4).
-		st, serr := a.s.Lstat(a.lock)
+		st, serr := a.dir.Lstat(a.lock)
 		if serr == nil && st.SameFile(a.ust) {
 			return a.won(st), nil
 		}
@@ -145,7 +171,7 @@ func (a *acquirer) run() (*Dotlock, error) {
 			// cached negative entry (row 5) or a filesystem that lies about
 			// links (row 3). Ask again a few times, then go by the lookup.
 			for i := 0; i < 3 && (serr != nil || !st.SameFile(a.ust)); i++ {
-				st, serr = a.s.Lstat(a.lock)
+				st, serr = a.dir.Lstat(a.lock)
 			}
 			if serr == nil && st.SameFile(a.ust) {
 				return a.won(st), nil
@@ -227,7 +253,7 @@ func (a *acquirer) prepare(attempt int) error {
 	if attempt == 0 {
 		return nil
 	}
-	if err := a.s.Touch(a.uniq); err != nil {
+	if err := a.dir.Touch(a.uniq); err != nil {
 		if errors.Is(err, unix.ENOENT) {
 			a.uniq = ""
 			return a.createUnique()
@@ -265,13 +291,13 @@ func (a *acquirer) createUnique() error {
 		if err != nil {
 			return err
 		}
-		fd, err := a.s.Open(u, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
+		fd, err := a.dir.Open(u, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o644)
 		if errors.Is(err, unix.EEXIST) && tries < 3 {
 			// The name holds our pid and 128 random bits: what is there
 			// is ours, created by an O_EXCL create whose reply was lost
 			// (an NFS retransmission finds the file). Remove it, so it
 			// is not left behind, and take a new name.
-			a.s.Unlink(u)
+			a.dir.Unlink(u)
 			if a.me.tok, err = randomHex(); err != nil {
 				return err
 			}
@@ -286,7 +312,7 @@ func (a *acquirer) createUnique() error {
 			err = fmt.Errorf("close: %w", cerr)
 		}
 		if err != nil {
-			a.s.Unlink(u)
+			a.dir.Unlink(u)
 			return fmt.Errorf("write %s: %w", u, err)
 		}
 		a.uniq, a.ust = u, st
@@ -312,11 +338,11 @@ func writeFile(s sys.Sys, fd int, b []byte) (sys.Stat, error) {
 }
 
 func (a *acquirer) won(st sys.Stat) *Dotlock {
-	if err := a.s.Unlink(a.uniq); err != nil && !errors.Is(err, unix.ENOENT) {
+	if err := a.dir.Unlink(a.uniq); err != nil && !errors.Is(err, unix.ENOENT) {
 		// The lock is ours either way; the extra name ages out and is swept.
 		a.o.Log.Warn("cannot remove unique file", "path", a.uniq, "err", err)
 	}
-	d := &Dotlock{o: a.o, path: a.lock, content: []byte(a.me.String()), st: st, me: a.me, inherited: a.inherited}
+	d := &Dotlock{o: a.o, path: a.lock, content: []byte(a.me.String()), st: st, me: a.me, dir: a.dir, inherited: a.inherited}
 	a.uniq = ""
 	return d
 }
@@ -324,12 +350,12 @@ func (a *acquirer) won(st sys.Stat) *Dotlock {
 // cleanup removes what the attempt leaves behind on any exit path.
 func (a *acquirer) cleanup() {
 	if a.uniq != "" {
-		if st, err := a.s.Lstat(a.uniq); err == nil && st.Nlink > 1 {
+		if st, err := a.dir.Lstat(a.uniq); err == nil && st.Nlink > 1 {
 			// Linked as the lock and moved away by a replayed rename
 			// (the link "succeeded" but the lock was gone at once).
-			removeAliases(a.o, a.lock, st, a.uniq)
+			removeAliases(a.o, a.dir, a.lock, st, a.uniq)
 		}
-		if err := a.s.Unlink(a.uniq); err != nil && !errors.Is(err, unix.ENOENT) {
+		if err := a.dir.Unlink(a.uniq); err != nil && !errors.Is(err, unix.ENOENT) {
 			a.o.Log.Warn("cannot remove unique file", "path", a.uniq, "err", err)
 		}
 		a.uniq = ""
@@ -382,7 +408,7 @@ func (a *acquirer) wait(d time.Duration) bool {
 // (rows 11, 12; docs/locking.md §10.2).
 func (a *acquirer) serverNow() (time.Time, error) {
 	if a.srvNow.IsZero() {
-		st, err := a.s.Lstat(a.uniq)
+		st, err := a.dir.Lstat(a.uniq)
 		if err != nil {
 			return time.Time{}, fmt.Errorf("lstat %s: %w", a.uniq, err)
 		}
@@ -391,9 +417,10 @@ func (a *acquirer) serverNow() (time.Time, error) {
 	return a.srvNow.Add(a.s.Now().Sub(a.touched)), nil
 }
 
-// readLock returns up to 512 bytes of the lock file at path.
-func readLock(s sys.Sys, path string) ([]byte, error) {
-	fd, err := s.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+// readLock returns up to 512 bytes of the lock file name in the directory
+// open at dir (unix.AT_FDCWD: name is a path).
+func readLock(s sys.Sys, dir int, name string) ([]byte, error) {
+	fd, err := s.OpenAt(dir, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -418,12 +445,11 @@ func readLock(s sys.Sys, path string) ([]byte, error) {
 // It returns an error wrapping ErrLost when it is not, and another error when
 // it cannot tell.
 func (d *Dotlock) Verify() error {
-	s := d.o.Sys
-	st, err := s.Lstat(d.path)
+	st, err := d.dir.Lstat(d.path)
 	// ESTALE: the name led to a file the server no longer has, and the
 	// kernel's one retry met the same; ask again before believing it.
 	for i := 0; i < 2 && errors.Is(err, unix.ESTALE); i++ {
-		st, err = s.Lstat(d.path)
+		st, err = d.dir.Lstat(d.path)
 	}
 	if vanished(err) {
 		return fmt.Errorf("%s: %w: removed by someone else", d.path, ErrLost)
@@ -434,7 +460,7 @@ func (d *Dotlock) Verify() error {
 	if !st.SameFile(d.st) {
 		return fmt.Errorf("%s: %w: replaced by someone else", d.path, ErrLost)
 	}
-	c, err := readLock(s, d.path)
+	c, err := d.dir.readLock(d.path)
 	if vanished(err) {
 		// Renamed or removed between the lookup and the open.
 		return fmt.Errorf("%s: %w: removed by someone else", d.path, ErrLost)
@@ -467,7 +493,7 @@ func (d *Dotlock) Record(off, end int64) error {
 	me.off, me.end = off, end
 	c := []byte(me.String())
 	s := d.o.Sys
-	fd, err := s.Open(d.path, unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	fd, err := d.dir.Open(d.path, unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if vanished(err) {
 		return fmt.Errorf("%s: %w: removed by someone else", d.path, ErrLost)
 	}
@@ -502,7 +528,7 @@ func (d *Dotlock) Refresh() error {
 	if err := d.Verify(); err != nil {
 		return err
 	}
-	if err := d.o.Sys.Touch(d.path); err != nil {
+	if err := d.dir.Touch(d.path); err != nil {
 		return fmt.Errorf("touch %s: %w", d.path, err)
 	}
 	return nil
@@ -514,13 +540,18 @@ func (d *Dotlock) Refresh() error {
 // lock, row 7) it puts back. It returns an error wrapping ErrLost when the
 // lock was not ours any more; it never removes a lock that is not.
 func (d *Dotlock) Release() error {
+	if d.ownDir {
+		// Once: a second Release must not close a reused descriptor.
+		d.ownDir = false
+		defer d.dir.close()
+	}
 	if err := d.Verify(); err != nil {
 		if errors.Is(err, ErrLost) {
 			d.removeDisplaced()
 		}
 		return err
 	}
-	s := d.o.Sys
+	s := d.dir
 	aside, err := privateName(d.path, "rel")
 	if err != nil {
 		return err
@@ -572,13 +603,12 @@ func (d *Dotlock) Release() error {
 // removeDisplaced removes our lock where a replayed rename of someone else's
 // release moved it: to one of the private names letterbox uses next to the
 // lock. Nobody else would ever remove it before it ages out (sweep).
-func (d *Dotlock) removeDisplaced() { removeAliases(d.o, d.path, d.st, "") }
+func (d *Dotlock) removeDisplaced() { removeAliases(d.o, d.dir, d.path, d.st, "") }
 
 // removeAliases removes the private names next to lock (see ownLeftover)
 // that name the inode st, except keep: names of our own file that a replayed
 // rename made. Only our own inode is removed.
-func removeAliases(o Options, lock string, st sys.Stat, keep string) {
-	s := o.Sys
+func removeAliases(o Options, s lockDir, lock string, st sys.Stat, keep string) {
 	paths, err := privateFiles(s, lock)
 	if err != nil {
 		return

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"letterbox/internal/sys"
+	"letterbox/safeopen"
 )
 
 // State is what Inspect finds at MAILBOX.lock.
@@ -46,7 +47,7 @@ func Inspect(s sys.Sys, mailbox string, o Options) (*State, error) {
 		l.Stale, l.Reason = true, "not a regular file: no delivery agent can take or break it"
 		return l, nil
 	}
-	content, rerr := readLock(s, path)
+	content, rerr := readLock(s, unix.AT_FDCWD, path)
 	if rerr == nil {
 		l.Holder = strings.TrimSpace(string(content))
 	}
@@ -73,13 +74,25 @@ func Inspect(s sys.Sys, mailbox string, o Options) (*State, error) {
 		l.Stale = l.Age >= limit
 		l.Reason = fmt.Sprintf("%s, unchanged for %s (stale after %s)", whose, l.Age, limit)
 	}
-	if l.Stale && kernelLocked(s, mailbox) {
+	if l.Stale && inspectKernelLock(s, mailbox) {
 		// Dovecot's rule: a dot-lock whose mailbox is kernel-locked is in
 		// use, however old it looks.
 		l.Stale = false
 		l.Reason += "; but the mailbox's kernel lock is held, so its holder is alive"
 	}
 	return l, nil
+}
+
+// inspectKernelLock is kernelLocked for Inspect, which has no lock
+// directory open: a directory safeopen refuses has no veto, as a mailbox it
+// refuses has none.
+func inspectKernelLock(s sys.Sys, mailbox string) bool {
+	dir, err := safeopen.OpenDir(s, dirOf(mailbox))
+	if err != nil {
+		return false
+	}
+	defer s.Close(dir.FD)
+	return kernelLocked(s, dir, mailbox)
 }
 
 // myOwner is this process as a lock's owner record names it, for

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -16,11 +17,12 @@ import (
 
 // Lock is a mailbox held under all of its methods: the dot-lock, refreshed in
 // the background, and kernel locks on the mailbox file, opened by
-// safeopen.Open once the dot-lock is held.
+// safeopen.OpenIn once the dot-lock is held.
 type Lock struct {
 	o     Options
 	path  string
-	dot   *Dotlock // nil without a dot-lock
+	dir   safeopen.Dir // the mailbox's directory, checked before anything else
+	dot   *Dotlock     // nil without a dot-lock
 	fd    int
 	kinds []sys.LockKind // kernel locks held on fd
 
@@ -42,18 +44,38 @@ type Lock struct {
 // against peers that lock in either order (mutt: fcntl first; procmail,
 // Postfix: dot-lock first).
 //
-// With open set, the mailbox is opened under the dot-lock by safeopen.Open
+// First of all, before anything is created, the mailbox's directory is
+// opened by safeopen.OpenDir, which refuses (ErrUnsafe) a symlink on its
+// path that an ordinary user could have planted; the dot-lock and the
+// mailbox are then worked on relative to that directory only, so a
+// directory swapped for a symlink later cannot redirect them.
+//
+// With open set, the mailbox is opened under the dot-lock by safeopen.OpenIn
 // with those options, and the Lock owns the descriptor (FD); a mailbox
 // that does not exist, when open does not create it, gives FD -1: there is
 // nothing to lock, and the dot-lock alone keeps deliveries out. Without
 // open nothing is opened, and kernel methods are ignored.
 //
-// Errors are those of AcquireDotlock, safeopen.Open's, and a *BusyError
-// when a kernel lock stays taken. On success the caller owes Release; it
-// should call Check before it commits (fsync) and watch Lost while it
-// writes.
+// Errors are those of safeopen.OpenDir, AcquireDotlock and safeopen.OpenIn,
+// and a *BusyError when a kernel lock stays taken. On success the caller
+// owes Release; it should call Check before it commits (fsync) and watch
+// Lost while it writes.
 func Acquire(ctx context.Context, mailbox string, m Methods, o Options, open *safeopen.Options) (*Lock, error) {
 	o = o.withDefaults()
+	s := o.Sys
+	dir, err := safeopen.OpenDir(s, dirOf(mailbox))
+	if err != nil {
+		return nil, err
+	}
+	l, err := acquire(ctx, dir, mailbox, m, o, open)
+	if err != nil {
+		s.Close(dir.FD)
+	}
+	return l, err
+}
+
+// acquire is Acquire in the directory dir; the Lock it returns owns dir.
+func acquire(ctx context.Context, dir safeopen.Dir, mailbox string, m Methods, o Options, open *safeopen.Options) (*Lock, error) {
 	s := o.Sys
 	start := s.Now()
 	deadline := start.Add(o.Timeout)
@@ -80,7 +102,7 @@ func Acquire(ctx context.Context, mailbox string, m Methods, o Options, open *sa
 			}
 			oo.Timeout = max(oo.Timeout, time.Nanosecond)
 			var err error
-			dot, err = AcquireDotlock(ctx, mailbox, oo)
+			dot, err = acquireDotlock(ctx, lockDir{s, dir}, mailbox, oo)
 			switch {
 			case err == nil:
 			case m.DotlockMayFail && denied(err):
@@ -89,9 +111,9 @@ func Acquire(ctx context.Context, mailbox string, m Methods, o Options, open *sa
 				return nil, busy(err)
 			}
 		}
-		l := &Lock{o: o, path: mailbox, dot: dot, fd: -1, lost: make(chan struct{})}
+		l := &Lock{o: o, path: mailbox, dir: dir, dot: dot, fd: -1, lost: make(chan struct{})}
 		if open != nil {
-			fd, err := safeopen.Open(s, mailbox, *open)
+			fd, err := safeopen.OpenIn(s, dir, filepath.Base(mailbox), *open)
 			if err != nil && !(errors.Is(err, unix.ENOENT) && open.Mode != safeopen.Append) {
 				l.release()
 				return nil, err
@@ -285,6 +307,12 @@ func (l *Lock) Release() error {
 	// it, since the dot-lock must not be released under it.
 	l.running.Wait()
 	err := l.release()
+	if l.dir.FD >= 0 {
+		// Once: a second Release must not close a descriptor number the
+		// process has since reused for something else.
+		l.o.Sys.Close(l.dir.FD)
+		l.dir.FD = -1
+	}
 	if lerr := l.errLost(); err == nil && lerr != nil {
 		err = lerr
 	}

@@ -28,7 +28,7 @@ const (
 // change before then, so a waiter does not re-read a live lock every round.
 func (a *acquirer) evaluate(s1 sys.Stat) verdict {
 	a.inherited = nil // someone holds the lock: what we broke before is theirs to judge
-	content, err := readLock(a.s, a.lock)
+	content, err := a.dir.readLock(a.lock)
 	if errors.Is(err, unix.ENOENT) {
 		return gone
 	}
@@ -53,11 +53,11 @@ func (a *acquirer) evaluate(s1 sys.Stat) verdict {
 		// with the same token, or no break. (The rename-aside check would
 		// catch the mistake too, but only after opening a window in which
 		// a third waiter can link, so the restore fails and two hold.)
-		s2, err := a.s.Lstat(a.lock)
+		s2, err := a.dir.Lstat(a.lock)
 		if errors.Is(err, unix.ENOENT) {
 			return gone
 		}
-		c2, _ := readLock(a.s, a.lock)
+		c2, _ := a.dir.readLock(a.lock)
 		if err != nil || !unchanged(s1, s2) || !bytes.Equal(content, c2) {
 			a.nextCheck = time.Time{}
 			return live
@@ -79,7 +79,7 @@ func (a *acquirer) evaluate(s1 sys.Stat) verdict {
 		a.nextCheck = now.Add(min(threshold-age, a.o.confirm()))
 		return live
 	}
-	if kernelLocked(a.s, a.mailbox) {
+	if kernelLocked(a.s, a.dir.dir, a.mailbox) {
 		// Dovecot's rule: a dot-lock whose mailbox is kernel-locked is in
 		// use, however old it looks.
 		a.o.Log.Info("old lock kept: the mailbox is kernel-locked", "lock", a.lock, "age", age.Round(time.Second))
@@ -91,7 +91,7 @@ func (a *acquirer) evaluate(s1 sys.Stat) verdict {
 	if !a.wait(a.o.confirm()) {
 		return live
 	}
-	s2, err := a.s.Lstat(a.lock)
+	s2, err := a.dir.Lstat(a.lock)
 	if errors.Is(err, unix.ENOENT) {
 		return gone
 	}
@@ -99,7 +99,7 @@ func (a *acquirer) evaluate(s1 sys.Stat) verdict {
 		a.cause = fmt.Errorf("lstat %s: %w", a.lock, err)
 		return live
 	}
-	c2, _ := readLock(a.s, a.lock)
+	c2, _ := a.dir.readLock(a.lock)
 	if !unchanged(s1, s2) || !bytes.Equal(content, c2) {
 		a.nextCheck = time.Time{}
 		return live
@@ -115,8 +115,8 @@ func (a *acquirer) breakLock(st sys.Stat, o owner, own bool) verdict {
 		a.cause = err
 		return live
 	}
-	rerr := a.s.Rename(a.lock, aside)
-	moved, err := a.s.Lstat(aside)
+	rerr := a.dir.Rename(a.lock, aside)
+	moved, err := a.dir.Lstat(aside)
 	if err != nil {
 		switch {
 		case rerr == nil:
@@ -132,7 +132,7 @@ func (a *acquirer) breakLock(st sys.Stat, o owner, own bool) verdict {
 		return live
 	}
 	if moved.SameFile(st) && moved.Size == st.Size && moved.Mtime.Equal(st.Mtime) {
-		if err := a.s.Unlink(aside); err != nil && !errors.Is(err, unix.ENOENT) {
+		if err := a.dir.Unlink(aside); err != nil && !errors.Is(err, unix.ENOENT) {
 			a.o.Log.Warn("cannot remove broken lock", "path", aside, "err", err)
 		}
 		a.o.Log.Warn("broke stale lock", "lock", a.lock, "holder", a.holder)
@@ -140,7 +140,7 @@ func (a *acquirer) breakLock(st sys.Stat, o owner, own bool) verdict {
 			// The holder died during an append it recorded: remember the
 			// mailbox as it is now, so that whoever takes the lock next
 			// can take back a partial message (Lock, undoInterrupted).
-			if mst, err := a.s.Lstat(a.mailbox); err == nil && mst.Mode&unix.S_IFMT == unix.S_IFREG {
+			if mst, err := a.dir.Lstat(a.mailbox); err == nil && mst.Mode&unix.S_IFMT == unix.S_IFREG {
 				a.inherited = &interrupted{off: o.off, end: o.end, seen: mst}
 			}
 		}
@@ -148,7 +148,7 @@ func (a *acquirer) breakLock(st sys.Stat, o owner, own bool) verdict {
 			// The dead holder's unique file, if it died between creating and
 			// removing it.
 			if u, err := uniqueName(a.lock, o); err == nil {
-				a.s.Unlink(u)
+				a.dir.Unlink(u)
 			}
 		}
 		a.sweep()
@@ -156,12 +156,12 @@ func (a *acquirer) breakLock(st sys.Stat, o owner, own bool) verdict {
 	}
 	// We displaced a lock created after we judged the old one stale: put it
 	// back. If that fails, its holder's next verification reports the loss.
-	if err := a.s.Link(aside, a.lock); err != nil {
+	if err := a.dir.Link(aside, a.lock); err != nil {
 		a.o.Log.Error("cannot restore a lock displaced while breaking a stale one", "lock", a.lock, "err", err)
 	} else {
 		a.o.Log.Warn("restored a fresh lock that replaced the stale one", "lock", a.lock)
 	}
-	a.s.Unlink(aside)
+	a.dir.Unlink(aside)
 	a.nextCheck = time.Time{}
 	return live
 }
@@ -172,7 +172,7 @@ func (a *acquirer) breakLock(st sys.Stat, o owner, own bool) verdict {
 // one time a crash is known to have happened, so a busy spool directory is
 // not read on every delivery.
 func (a *acquirer) sweep() {
-	paths, err := privateFiles(a.s, a.lock)
+	paths, err := privateFiles(a.dir, a.lock)
 	if err != nil {
 		return
 	}
@@ -184,11 +184,11 @@ func (a *acquirer) sweep() {
 		if p == a.uniq {
 			continue
 		}
-		st, err := a.s.Lstat(p)
+		st, err := a.dir.Lstat(p)
 		if err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || srv.Sub(latest(st.Mtime, st.Ctime)) < a.o.StaleForeign {
 			continue
 		}
-		if err := a.s.Unlink(p); err == nil {
+		if err := a.dir.Unlink(p); err == nil {
 			a.o.Log.Info("removed leftover lock file", "path", p)
 		}
 	}
@@ -197,8 +197,8 @@ func (a *acquirer) sweep() {
 // privateFiles returns the paths of the files letterbox makes next to lock
 // (see ownLeftover): one read of the directory, which on a busy spool is
 // costly, so only for rare paths.
-func privateFiles(s sys.Sys, lock string) ([]string, error) {
-	names, err := s.ReadDir(dirOf(lock))
+func privateFiles(d lockDir, lock string) ([]string, error) {
+	names, err := d.ReadDir()
 	if err != nil {
 		return nil, err
 	}
@@ -229,13 +229,14 @@ func ownLeftover(rest string) bool {
 	return false
 }
 
-// kernelLocked reports whether someone holds a kernel lock on the mailbox.
-// It opens the mailbox with a new open file description (through safeopen,
-// so a planted symlink or FIFO is never opened) and asks with F_OFD_GETLK,
-// which sees both OFD and classic fcntl locks; closing it cannot drop a lock
-// this process holds, because letterbox takes OFD locks.
-func kernelLocked(s sys.Sys, mailbox string) bool {
-	fd, err := safeopen.Open(s, mailbox, safeopen.Options{Mode: safeopen.Probe, Owner: -1})
+// kernelLocked reports whether someone holds a kernel lock on the mailbox,
+// in the directory dir. It opens the mailbox with a new open file
+// description (through safeopen, so a planted symlink or FIFO is never
+// opened) and asks with F_OFD_GETLK, which sees both OFD and classic fcntl
+// locks; closing it cannot drop a lock this process holds, because
+// letterbox takes OFD locks.
+func kernelLocked(s sys.Sys, dir safeopen.Dir, mailbox string) bool {
+	fd, err := safeopen.OpenIn(s, dir, filepath.Base(mailbox), safeopen.Options{Mode: safeopen.Probe, Owner: -1})
 	if err != nil {
 		return false
 	}

@@ -12,7 +12,8 @@
 //
 //   - the path's directories hold no symlink an ordinary user could have
 //     planted (only a root-owned link in a root-owned directory that neither
-//     group nor others may write is followed: only root could have made it);
+//     group nor others may write is followed: only root could have made it),
+//     in a relative path too;
 //   - the last component is not a symlink, except such a trusted one;
 //   - the file is a regular file (a FIFO is opened without blocking and then
 //     refused; a directory or device is refused);
@@ -23,6 +24,17 @@
 //     between open and check);
 //   - a file it created has its directory fsynced, so the new name is as
 //     durable as the data.
+//
+// The directory is opened first, by OpenDir, which owns this rule: it
+// walks the path one component at a time with O_NOFOLLOW, each open
+// relative to the directory before, and returns a descriptor of the very
+// directory the checked walk reached (Dir). The file is then opened
+// relative to that descriptor (OpenIn), and so is every later check of its
+// name. A caller that must create, rename or remove files beside the
+// mailbox — the dot-lock — opens the directory with OpenDir before it does
+// anything and works only relative to the Dir: checking a path and then
+// using it again by name would let a directory swapped for a symlink in
+// between redirect root's files (issue 12).
 //
 // Every refusal wraps ErrUnsafe: an operator must look, and mail is retried
 // meanwhile (4.2.0). Other errors (ENOENT, EACCES, EIO) are returned wrapped

@@ -48,8 +48,27 @@ type Options struct {
 // returned as an error wrapping unix.ENOENT; callers to which a missing
 // mailbox means "nothing to lock" test for it.
 func Open(s sys.Sys, path string, o Options) (int, error) {
-	if err := TrustedPath(s, filepath.Dir(path)); err != nil {
+	d, err := OpenDir(s, filepath.Dir(path))
+	if err != nil {
 		return -1, err
+	}
+	defer s.Close(d.FD)
+	return openIn(s, d, filepath.Base(path), path, o)
+}
+
+// OpenIn is Open of the file name in the directory d, which OpenDir
+// opened: the file is looked up in that directory, not by its path again,
+// so a directory of the path swapped for a symlink since cannot redirect
+// the open. Errors name the file as d.Path joined with name.
+func OpenIn(s sys.Sys, d Dir, name string, o Options) (int, error) {
+	return openIn(s, d, name, filepath.Join(d.Path, name), o)
+}
+
+func openIn(s sys.Sys, d Dir, name, path string, o Options) (int, error) {
+	if name == "" || name == "." || name == ".." || strings.Contains(name, "/") {
+		// More than one component would be resolved without the walk's
+		// checks, and "." or ".." is a directory, never a mailbox.
+		return -1, fmt.Errorf("open %s: %w: not a file name", path, ErrUnsafe)
 	}
 	// O_NONBLOCK: a FIFO planted as the mailbox must not hang the caller;
 	// it is refused below as not regular. O_NOFOLLOW: a symlink as the last
@@ -64,34 +83,38 @@ func Open(s sys.Sys, path string, o Options) (int, error) {
 		flags |= unix.O_RDONLY
 	}
 	created := false
-	fd, err := s.Open(path, flags|unix.O_NOFOLLOW, 0)
+	fd, err := s.OpenAt(d.FD, name, flags|unix.O_NOFOLLOW, 0)
 	if errors.Is(err, unix.ENOENT) && o.Mode == Append && !o.NoCreate {
-		fd, err = s.Open(path, flags|unix.O_NOFOLLOW|unix.O_CREAT|unix.O_EXCL, 0o600)
+		fd, err = s.OpenAt(d.FD, name, flags|unix.O_NOFOLLOW|unix.O_CREAT|unix.O_EXCL, 0o600)
 		created = err == nil
 		if errors.Is(err, unix.EEXIST) {
 			// Someone created it between our two opens (not a letterbox: the
 			// caller holds the dot-lock). Open what is there, with every check.
-			fd, err = s.Open(path, flags|unix.O_NOFOLLOW, 0)
+			fd, err = s.OpenAt(d.FD, name, flags|unix.O_NOFOLLOW, 0)
 		}
 	}
 	followed := false
 	if errors.Is(err, unix.ELOOP) {
 		// The last component is a symlink: only a trusted one is followed.
-		if terr := trustedLink(s, path); terr != nil {
+		st, lerr := s.LstatAt(d.FD, name)
+		if lerr != nil {
+			return -1, fmt.Errorf("lstat %s: %w", path, lerr)
+		}
+		if terr := trustedLink(s, d, path, st); terr != nil {
 			return -1, terr
 		}
-		fd, err = s.Open(path, flags, 0)
+		fd, err = s.OpenAt(d.FD, name, flags, 0)
 		followed = true
 	}
 	if err != nil {
 		return -1, fmt.Errorf("open %s: %w", path, err)
 	}
-	if err := checkOpened(s, fd, path, o.Owner, followed); err != nil {
+	if err := checkOpened(s, fd, d, name, path, o.Owner, followed); err != nil {
 		s.Close(fd)
 		return -1, err
 	}
 	if created {
-		if err := sys.SyncDir(s, filepath.Dir(path)); err != nil {
+		if err := sys.SyncDirFD(s, d.FD, d.Path); err != nil {
 			s.Close(fd)
 			return -1, err
 		}
@@ -99,8 +122,8 @@ func Open(s sys.Sys, path string, o Options) (int, error) {
 	return fd, nil
 }
 
-// checkOpened verifies what Open opened.
-func checkOpened(s sys.Sys, fd int, path string, uid int, followed bool) error {
+// checkOpened verifies what Open opened as name in d.
+func checkOpened(s sys.Sys, fd int, d Dir, name, path string, uid int, followed bool) error {
 	st, err := s.Fstat(fd)
 	if err != nil {
 		return fmt.Errorf("fstat %s: %w", path, err)
@@ -120,7 +143,7 @@ func checkOpened(s sys.Sys, fd int, path string, uid int, followed bool) error {
 	}
 	// The name must still be the file we opened: no rename-and-replace
 	// between open and check.
-	ls, err := s.Lstat(path)
+	ls, err := s.LstatAt(d.FD, name)
 	if err != nil {
 		return fmt.Errorf("lstat %s: %w", path, err)
 	}
@@ -150,43 +173,83 @@ func Recheck(s sys.Sys, fd int, path string) (sys.Stat, error) {
 	return st, nil
 }
 
-// TrustedPath refuses a symlink in dir's path that an ordinary user could
-// have planted: a user who can replace a directory of the path with a link
-// can make root, or another user, write anywhere.
-func TrustedPath(s sys.Sys, dir string) error {
-	dir = filepath.Clean(dir)
-	if !filepath.IsAbs(dir) {
-		return nil // relative to where the caller chose to run; nothing to climb
-	}
-	parts := strings.Split(dir, "/")
-	for i := 2; i <= len(parts); i++ {
-		p := strings.Join(parts[:i], "/")
-		st, err := s.Lstat(p)
-		if err != nil {
-			return fmt.Errorf("lstat %s: %w", p, err)
-		}
-		if st.Mode&unix.S_IFMT == unix.S_IFLNK {
-			if err := trustedLink(s, p); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+// Dir is a directory OpenDir proved safe to work in: FD is a descriptor
+// of the very directory the checked walk of Path reached. Operations
+// relative to FD (the *At calls of internal/sys, OpenIn) stay in that
+// directory even if a directory of Path is swapped for a symlink later.
+// The caller closes FD.
+type Dir struct {
+	FD   int
+	Path string // cleaned, for messages
 }
 
-// trustedLink accepts a symlink owned by root in a directory owned by root
-// that neither group nor others may write: only root could have made it.
-func trustedLink(s sys.Sys, link string) error {
-	st, err := s.Lstat(link)
-	if err != nil {
-		return fmt.Errorf("lstat %s: %w", link, err)
+// dirFlags open a directory of the walk. O_PATH asks only for the search
+// permission that resolving the path needed anyway (a home directory of
+// mode 0711 must not stop delivery); the descriptor serves as the base of
+// *at calls and for fstat.
+const dirFlags = unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC
+
+// OpenDir opens the directory dir for a mailbox or a lock, refusing a
+// symlink on the way that an ordinary user could have planted: a user who
+// can replace a directory of the path with a link can make root, or
+// another user, create and remove files anywhere. It walks dir one
+// component at a time from "/" (from the working directory for a relative
+// dir, which the caller chose), opening each with O_NOFOLLOW relative to
+// the one before; a symlink is followed only when trustedLink allows it.
+// So the descriptor returned is the directory the checked walk reached,
+// not whatever the path leads to a moment later. A refusal wraps
+// ErrUnsafe; other errors (ENOENT, EACCES, ENOTDIR) are wrapped with the
+// open that failed. Nothing is created or changed.
+func OpenDir(s sys.Sys, dir string) (Dir, error) {
+	dir = filepath.Clean(dir)
+	where := "" // the path walked so far, for messages
+	if filepath.IsAbs(dir) {
+		where = "/"
 	}
-	d, err := s.Lstat(filepath.Dir(link))
+	fd, err := s.OpenAt(unix.AT_FDCWD, filepath.Join(where, "."), dirFlags, 0)
 	if err != nil {
-		return fmt.Errorf("lstat %s: %w", filepath.Dir(link), err)
+		return Dir{FD: -1}, fmt.Errorf("open %s: %w", filepath.Join(where, "."), err)
 	}
-	if st.Uid != 0 || d.Uid != 0 || d.Mode&0o022 != 0 {
-		return fmt.Errorf("%s: %w: is a symbolic link", link, ErrUnsafe)
+	for _, name := range strings.Split(dir, "/") {
+		if name == "" || name == "." {
+			continue
+		}
+		p := filepath.Join(where, name)
+		next, err := s.OpenAt(fd, name, dirFlags|unix.O_NOFOLLOW, 0)
+		if errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.ELOOP) {
+			// O_PATH|O_NOFOLLOW stops at a symlink; with O_DIRECTORY the
+			// kernel says ENOTDIR, as for a file. Look which it is.
+			st, lerr := s.LstatAt(fd, name)
+			if lerr == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK {
+				if terr := trustedLink(s, Dir{FD: fd, Path: where}, p, st); terr != nil {
+					s.Close(fd)
+					return Dir{FD: -1}, terr
+				}
+				// Only root could have made the link: its target is root's
+				// choice, resolved by the kernel, as for a trusted last
+				// component (Postfix's rule).
+				next, err = s.OpenAt(fd, name, dirFlags, 0)
+			}
+		}
+		s.Close(fd)
+		if err != nil {
+			return Dir{FD: -1}, fmt.Errorf("open %s: %w", p, err)
+		}
+		fd, where = next, p
+	}
+	return Dir{FD: fd, Path: dir}, nil
+}
+
+// trustedLink accepts the symlink link (its lstat), named path, in the
+// directory d, when root owns it and d, and d may be written by neither
+// group nor others: only root could have made it.
+func trustedLink(s sys.Sys, d Dir, path string, link sys.Stat) error {
+	st, err := s.Fstat(d.FD)
+	if err != nil {
+		return fmt.Errorf("fstat %s: %w", filepath.Dir(path), err)
+	}
+	if link.Uid != 0 || st.Uid != 0 || st.Mode&0o022 != 0 {
+		return fmt.Errorf("%s: %w: is a symbolic link", path, ErrUnsafe)
 	}
 	return nil
 }

@@ -193,3 +193,118 @@ func snapshot(t *testing.T, dir string) string {
 	})
 	return s
 }
+
+// OpenDir walks the directory path and refuses a symlink anyone could have
+// planted — in an absolute path and, since the rule is about who could
+// make the link and not how the path is spelt, in a relative one — and
+// follows one only root could have made.
+func TestOpenDir(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		root  bool                                            // needs root (chown)
+		setup func(t *testing.T, dir string) (string, string) // the directory to open, and where it must lead
+		want  error
+	}{
+		{"plain", false, func(t *testing.T, dir string) (string, string) { return dir, dir }, nil},
+		{"planted link in a world-writable directory", false, func(t *testing.T, dir string) (string, string) {
+			return filepath.Dir(plantedDirLink(t, dir)), ""
+		}, ErrUnsafe},
+		{"planted link, relative path", false, func(t *testing.T, dir string) (string, string) {
+			t.Chdir(dir)
+			plantedDirLink(t, dir)
+			return "pub/d", ""
+		}, ErrUnsafe},
+		{"a user's link in a root-only directory", true, func(t *testing.T, dir string) (string, string) {
+			l := filepath.Join(dir, "l")
+			os.Symlink(dir, l)
+			if err := os.Lchown(l, 65534, 65534); err != nil {
+				t.Fatal(err)
+			}
+			return filepath.Join(l, "."), ""
+		}, ErrUnsafe},
+		{"root's link in a root-only directory", true, func(t *testing.T, dir string) (string, string) {
+			target := filepath.Join(dir, "target")
+			os.Mkdir(target, 0o755)
+			l := filepath.Join(dir, "l")
+			os.Symlink(target, l)
+			return l, target
+		}, nil},
+		{"a file on the way", false, func(t *testing.T, dir string) (string, string) {
+			return filepath.Join(file(t, dir), "x"), ""
+		}, unix.ENOTDIR},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.root && os.Geteuid() != 0 {
+				t.Skip("needs root")
+			}
+			dir := t.TempDir()
+			os.Chmod(dir, 0o755) // root-only: writable by its owner alone
+			open, leads := tc.setup(t, dir)
+			before := snapshot(t, dir)
+			d, err := OpenDir(sys.Real{}, open)
+			if tc.want != nil {
+				if !errors.Is(err, tc.want) || d.FD != -1 {
+					t.Fatalf("OpenDir(%s) = %+v, %v; want %v", open, d, err, tc.want)
+				}
+				if after := snapshot(t, dir); after != before {
+					t.Errorf("a refused OpenDir changed the directory: %q -> %q", before, after)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("OpenDir(%s): %v", open, err)
+			}
+			defer unix.Close(d.FD)
+			var got, want unix.Stat_t
+			unix.Fstat(d.FD, &got)
+			unix.Stat(leads, &want)
+			if got.Dev != want.Dev || got.Ino != want.Ino {
+				t.Fatalf("OpenDir(%s) opened inode %d, want %s's %d", open, got.Ino, leads, want.Ino)
+			}
+		})
+	}
+}
+
+// A directory swapped for a symlink after OpenDir checked it cannot
+// redirect OpenIn: the mailbox is created in the directory that was
+// checked, and the symlink's target is left alone.
+func TestOpenInStaysInCheckedDir(t *testing.T) {
+	base := t.TempDir()
+	d, target := filepath.Join(base, "d"), filepath.Join(base, "target")
+	os.Mkdir(d, 0o700)
+	os.Mkdir(target, 0o700)
+	dir, err := OpenDir(sys.Real{}, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(dir.FD)
+	os.Rename(d, d+".moved")
+	os.Symlink(target, d)
+	fd, err := OpenIn(sys.Real{}, dir, "M", Options{Mode: Append, Owner: -1})
+	if err != nil {
+		t.Fatalf("OpenIn: %v", err)
+	}
+	unix.Close(fd)
+	if _, err := os.Lstat(filepath.Join(d+".moved", "M")); err != nil {
+		t.Errorf("the mailbox is not in the checked directory: %v", err)
+	}
+	if ents, _ := os.ReadDir(target); len(ents) != 0 {
+		t.Errorf("the symlink's target got %v", ents)
+	}
+}
+
+// OpenIn takes one file name: more would be resolved without the walk's
+// checks.
+func TestOpenInRefusesAPath(t *testing.T) {
+	base := t.TempDir()
+	dir, err := OpenDir(sys.Real{}, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(dir.FD)
+	for _, name := range []string{"a/M", "..", ".", ""} {
+		if fd, err := OpenIn(sys.Real{}, dir, name, Options{Mode: Append, Owner: -1}); !errors.Is(err, ErrUnsafe) {
+			t.Errorf("OpenIn(%q) = %d, %v; want ErrUnsafe", name, fd, err)
+		}
+	}
+}

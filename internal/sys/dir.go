@@ -20,6 +20,21 @@ func SyncDir(s Sys, dir string) error {
 	return nil
 }
 
+// SyncDirFD is SyncDir for the directory open at dir (any descriptor of
+// it, O_PATH included), named path in errors: the directory that was
+// checked, not whatever its path leads to now.
+func SyncDirFD(s Sys, dir int, path string) error {
+	fd, err := s.OpenAt(dir, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", path, err)
+	}
+	defer s.Close(fd)
+	if err := s.Fsync(fd); err != nil {
+		return fmt.Errorf("fsync %s: %w", path, err)
+	}
+	return nil
+}
+
 // FileType names the file type of mode (a stat st_mode) for an error
 // message: "a directory", "a symlink", "a FIFO", "a socket", "a device",
 // "a regular file".

@@ -11,7 +11,11 @@
 // unix.Errno), unwrapped, so callers can classify them with errors.Is and
 // wrap them with the action that failed. Real retries open, read, pread and
 // write on EINTR; Lstat asks the file server, not the attribute cache, where
-// the kernel has statx (AT_STATX_FORCE_SYNC); Touch sets server time.
+// the kernel has statx (AT_STATX_FORCE_SYNC); Touch sets server time. The
+// *At calls (OpenAt, LstatAt, LinkAt, RenameAt, UnlinkAt, TouchAt,
+// ReadDirFD) do the same relative to a directory descriptor, so that code
+// which proved a directory safe once (safeopen.OpenDir) keeps working in
+// that directory even if its path is swapped for a symlink afterwards.
 //
 // What it refuses: no method follows a symlink in the last path component
 // unless it says so, and Write is one write(2), which may be short. What the

@@ -85,14 +85,16 @@ func (Real) Fstat(fd int) (Stat, error) {
 	return fromStat(&st), nil
 }
 
-func (Real) Lstat(path string) (Stat, error) {
+func (r Real) Lstat(path string) (Stat, error) { return r.LstatAt(unix.AT_FDCWD, path) }
+
+func (Real) LstatAt(dir int, name string) (Stat, error) {
 	var sx unix.Statx_t
-	err := unix.Statx(unix.AT_FDCWD, path, unix.AT_SYMLINK_NOFOLLOW|unix.AT_STATX_FORCE_SYNC, unix.STATX_BASIC_STATS, &sx)
+	err := unix.Statx(dir, name, unix.AT_SYMLINK_NOFOLLOW|unix.AT_STATX_FORCE_SYNC, unix.STATX_BASIC_STATS, &sx)
 	if err == unix.ENOSYS || err == unix.EINVAL {
 		// Kernels before 4.11 have no statx; lstat may be served from the
 		// attribute cache, which is the best they offer.
 		var st unix.Stat_t
-		if err := unix.Lstat(path, &st); err != nil {
+		if err := unix.Fstatat(dir, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			return Stat{}, err
 		}
 		return fromStat(&st), nil
@@ -147,8 +149,43 @@ func (Real) ReadDir(dir string) ([]string, error) {
 	return names, unwrap(err)
 }
 
-func (Real) Touch(path string) error {
-	return unix.UtimesNanoAt(unix.AT_FDCWD, path, nil, unix.AT_SYMLINK_NOFOLLOW)
+func (r Real) Touch(path string) error { return r.TouchAt(unix.AT_FDCWD, path) }
+
+func (Real) OpenAt(dir int, name string, flags int, perm uint32) (int, error) {
+	for {
+		fd, err := unix.Openat(dir, name, flags, perm)
+		if err == unix.EINTR { // as in Open
+			continue
+		}
+		return fd, err
+	}
+}
+
+func (Real) LinkAt(dir int, oldname, newname string) error {
+	return unix.Linkat(dir, oldname, dir, newname, 0)
+}
+
+func (Real) RenameAt(dir int, oldname, newname string) error {
+	return unix.Renameat(dir, oldname, dir, newname)
+}
+
+func (Real) UnlinkAt(dir int, name string) error { return unix.Unlinkat(dir, name, 0) }
+
+func (Real) TouchAt(dir int, name string) error {
+	return unix.UtimesNanoAt(dir, name, nil, unix.AT_SYMLINK_NOFOLLOW)
+}
+
+func (r Real) ReadDirFD(dir int) ([]string, error) {
+	// A descriptor of our own, open for reading: dir may be O_PATH, which
+	// getdents refuses, and its offset is not ours to move.
+	fd, err := r.OpenAt(dir, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	f := os.NewFile(uintptr(fd), ".")
+	defer f.Close()
+	names, err := f.Readdirnames(-1)
+	return names, unwrap(err)
 }
 
 func (Real) SetLock(fd int, kind LockKind, lock bool) error {

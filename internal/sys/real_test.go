@@ -178,3 +178,65 @@ func TestLinkFD(t *testing.T) {
 		t.Fatalf("link over an existing name: %v", err)
 	}
 }
+
+// The *At calls work on a name in the directory open at the descriptor,
+// an O_PATH one included, and stay there when the directory's path is
+// swapped for a symlink to another directory: the property the lock's
+// directory descriptor exists for.
+func TestAtCallsStayInTheirDirectory(t *testing.T) {
+	var r Real
+	base := t.TempDir()
+	d, other := filepath.Join(base, "d"), filepath.Join(base, "other")
+	os.Mkdir(d, 0o755)
+	os.Mkdir(other, 0o755)
+	dir, err := r.Open(d, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close(dir)
+	// d moves away and a symlink to other takes its name.
+	if err := os.Rename(d, d+".moved"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(other, d); err != nil {
+		t.Fatal(err)
+	}
+
+	fd, err := r.OpenAt(dir, "a", unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fst, _ := r.Fstat(fd)
+	r.Close(fd)
+	st, err := r.LstatAt(dir, "a")
+	if err != nil || !st.SameFile(fst) {
+		t.Fatalf("LstatAt = %+v, %v; want the file just created", st, err)
+	}
+	if err := r.LinkAt(dir, "a", "b"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.RenameAt(dir, "b", "c"); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-time.Hour)
+	os.Chtimes(filepath.Join(d+".moved", "c"), old, old)
+	if err := r.TouchAt(dir, "c"); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := r.LstatAt(dir, "c"); time.Since(st.Mtime) > time.Minute {
+		t.Fatalf("mtime %s after TouchAt", st.Mtime)
+	}
+	if err := r.UnlinkAt(dir, "a"); err != nil {
+		t.Fatal(err)
+	}
+	names, err := r.ReadDirFD(dir)
+	if err != nil || len(names) != 1 || names[0] != "c" {
+		t.Fatalf("ReadDirFD = %q, %v; want [c]", names, err)
+	}
+	if ents, _ := os.ReadDir(other); len(ents) != 0 {
+		t.Fatalf("the symlink's target got %v", ents)
+	}
+	if err := SyncDirFD(r, dir, d); err != nil {
+		t.Fatalf("SyncDirFD through an O_PATH descriptor: %v", err)
+	}
+}

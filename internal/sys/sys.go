@@ -51,6 +51,29 @@ type Sys interface {
 	// sent as SET_TO_SERVER_TIME; an explicit time would be the client's clock.
 	Touch(path string) error
 
+	// The *At calls are those above, on a name relative to the directory
+	// open at dir (any descriptor of it, O_PATH included; unix.AT_FDCWD is
+	// the working directory), so that a directory proven safe once cannot
+	// be swapped for a symlink under them: the name is looked up in that
+	// directory, not by its path again. LinkAt and RenameAt keep both
+	// names in dir: links cannot cross file systems, and every lock file
+	// lives beside the lock.
+
+	// OpenAt is openat(2). Callers should pass O_CLOEXEC.
+	OpenAt(dir int, name string, flags int, perm uint32) (fd int, err error)
+	// LstatAt is Lstat relative to dir: statx(dir, name,
+	// AT_SYMLINK_NOFOLLOW|AT_STATX_FORCE_SYNC).
+	LstatAt(dir int, name string) (Stat, error)
+	LinkAt(dir int, oldname, newname string) error
+	RenameAt(dir int, oldname, newname string) error
+	UnlinkAt(dir int, name string) error
+	// TouchAt is Touch relative to dir.
+	TouchAt(dir int, name string) error
+	// ReadDirFD returns the names in the directory open at dir, without
+	// "." and "..". It reads through a descriptor of its own, so dir's
+	// offset is left alone and dir may be an O_PATH descriptor.
+	ReadDirFD(dir int) ([]string, error)
+
 	// SetLock places or removes a kernel lock on fd without blocking; see
 	// LockKind. It returns EAGAIN (or EACCES, EWOULDBLOCK) when another holder
 	// conflicts.

@@ -10,6 +10,9 @@
 // rewriting attributes; Short writes. Of the rules that match a call, the
 // first that is due fires, and only it. Every call is recorded (Calls), and
 // Replay runs a recorded link, rename or unlink again on the real system.
+// An *At call is recorded and matched as the path-based call it stands for
+// (Call.At set, Path its directory's path joined with the name), so a rule
+// fires whichever way the code names the file.
 //
 // What it guarantees: without rules, skews or SetIdentity a Sys answers as
 // the one it wraps, and it may be called from many goroutines; a lost reply

@@ -6,6 +6,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"letterbox/internal/sys"
 )
 
@@ -37,12 +39,17 @@ const (
 )
 
 // Call is one seam call as the wrapper saw it. For calls on a descriptor,
-// Path is the path it was opened with.
+// Path is the path it was opened with. An *At call is recorded as the
+// path-based call it stands for (OpenAt as Open, LinkAt as Link, ReadDirFD
+// as ReadDir, ...), with At set and Path (and Path2) its directory's path
+// joined with the name: so a rule written for a path, or for a base name,
+// fires whichever way the code reaches the file.
 type Call struct {
 	Op    Op
 	Path  string
 	Path2 string // link and rename: the new path
 	FD    int
+	At    bool // made relative to a directory descriptor
 }
 
 func (c Call) String() string {
@@ -140,7 +147,10 @@ func (f *Sys) Calls() []Call {
 
 // Replay executes c again on the underlying system, as a server does with a
 // retransmitted request its reply cache has forgotten. Only link, rename and
-// unlink can be replayed.
+// unlink can be replayed. An *At call is replayed by the paths it was
+// recorded with: its directory descriptor may be closed by then, and a
+// server replays by the directory it named, which the path still leads to
+// unless someone moved it.
 func (f *Sys) Replay(c Call) error {
 	switch c.Op {
 	case Link:
@@ -155,6 +165,19 @@ func (f *Sys) Replay(c Call) error {
 
 // Base returns the wrapped system, for hooks that must not see faults.
 func (f *Sys) Base() sys.Sys { return f.base }
+
+// at is the path of name relative to the directory open at dir, for
+// recording an *At call: name itself when dir is the working directory or
+// unknown, or name is absolute.
+func (f *Sys) at(dir int, name string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	d, ok := f.fds[dir]
+	if dir == unix.AT_FDCWD || !ok || filepath.IsAbs(name) {
+		return name
+	}
+	return filepath.Join(d, name)
+}
 
 // fault finds the rule that fires for c, records c, and applies Do and Delay.
 func (f *Sys) fault(c Call) *Rule {
@@ -213,10 +236,19 @@ func run(r *Rule, c Call, op func() error) error {
 }
 
 func (f *Sys) Open(path string, flags int, perm uint32) (int, error) {
-	c := Call{Op: Open, Path: path}
+	return f.open(Call{Op: Open, Path: path}, func() (int, error) { return f.base.Open(path, flags, perm) })
+}
+
+func (f *Sys) OpenAt(dir int, name string, flags int, perm uint32) (int, error) {
+	return f.open(Call{Op: Open, Path: f.at(dir, name), At: true}, func() (int, error) { return f.base.OpenAt(dir, name, flags, perm) })
+}
+
+// open runs an Open or OpenAt and remembers the new descriptor's path.
+func (f *Sys) open(c Call, op func() (int, error)) (int, error) {
+	path := c.Path
 	r := f.fault(c)
 	var fd int
-	err := run(r, c, func() (err error) { fd, err = f.base.Open(path, flags, perm); return err })
+	err := run(r, c, func() (err error) { fd, err = op(); return err })
 	if err != nil {
 		if r != nil && r.Lost && fd > 0 {
 			f.base.Close(fd) // a lost reply: the file exists, the descriptor is not ours
@@ -313,6 +345,14 @@ func (f *Sys) Lstat(path string) (sys.Stat, error) {
 	return f.attrs(r, st), err
 }
 
+func (f *Sys) LstatAt(dir int, name string) (sys.Stat, error) {
+	c := Call{Op: Lstat, Path: f.at(dir, name), At: true}
+	r := f.fault(c)
+	var st sys.Stat
+	err := run(r, c, func() (err error) { st, err = f.base.LstatAt(dir, name); return err })
+	return f.attrs(r, st), err
+}
+
 // attrs applies the server clock offset and a rule's stale attributes.
 func (f *Sys) attrs(r *Rule, st sys.Stat) sys.Stat {
 	f.mu.Lock()
@@ -350,6 +390,38 @@ func (f *Sys) Unlink(path string) error {
 	c := Call{Op: Unlink, Path: path}
 	r := f.fault(c)
 	return run(r, c, func() error { return f.base.Unlink(path) })
+}
+
+func (f *Sys) LinkAt(dir int, oldname, newname string) error {
+	c := Call{Op: Link, Path: f.at(dir, oldname), Path2: f.at(dir, newname), At: true}
+	r := f.fault(c)
+	return run(r, c, func() error { return f.base.LinkAt(dir, oldname, newname) })
+}
+
+func (f *Sys) RenameAt(dir int, oldname, newname string) error {
+	c := Call{Op: Rename, Path: f.at(dir, oldname), Path2: f.at(dir, newname), At: true}
+	r := f.fault(c)
+	return run(r, c, func() error { return f.base.RenameAt(dir, oldname, newname) })
+}
+
+func (f *Sys) UnlinkAt(dir int, name string) error {
+	c := Call{Op: Unlink, Path: f.at(dir, name), At: true}
+	r := f.fault(c)
+	return run(r, c, func() error { return f.base.UnlinkAt(dir, name) })
+}
+
+func (f *Sys) TouchAt(dir int, name string) error {
+	c := Call{Op: Touch, Path: f.at(dir, name), At: true}
+	r := f.fault(c)
+	return run(r, c, func() error { return f.base.TouchAt(dir, name) })
+}
+
+func (f *Sys) ReadDirFD(dir int) ([]string, error) {
+	c := Call{Op: ReadDir, Path: f.at(dir, "."), At: true}
+	r := f.fault(c)
+	var names []string
+	err := run(r, c, func() (err error) { names, err = f.base.ReadDirFD(dir); return err })
+	return names, err
 }
 
 func (f *Sys) Mkdir(path string, perm uint32) error {

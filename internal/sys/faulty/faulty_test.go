@@ -115,3 +115,60 @@ func TestShortWriteAndStaleStat(t *testing.T) {
 		t.Fatalf("fstat = %+v", st)
 	}
 }
+
+// An *At call is recorded, and matched, as the path-based call it stands
+// for, with its directory's path joined to the name: rules written for
+// paths and base names keep firing when code moves to directory
+// descriptors.
+func TestAtCallsRecordedAsPaths(t *testing.T) {
+	dir := t.TempDir()
+	f := New(sys.Real{})
+	dfd, err := f.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close(dfd)
+	r := f.Add(&Rule{Op: Link, Path: "a", Count: 1, Lost: true, Err: unix.EEXIST})
+	fd, err := f.OpenAt(dfd, "a", unix.O_WRONLY|unix.O_CREAT|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close(fd)
+	if err := f.LinkAt(dfd, "a", "b"); !errors.Is(err, unix.EEXIST) || r.Fired() != 1 {
+		t.Fatalf("LinkAt = %v, fired %d; want the rule on base name a to fire", err, r.Fired())
+	}
+	f.RenameAt(dfd, "b", "c")
+	f.LstatAt(dfd, "c")
+	f.TouchAt(dfd, "c")
+	f.ReadDirFD(dfd)
+	f.UnlinkAt(dfd, "c")
+	a, b, c := filepath.Join(dir, "a"), filepath.Join(dir, "b"), filepath.Join(dir, "c")
+	want := []Call{
+		{Op: Open, Path: dir},
+		{Op: Open, Path: a, At: true},
+		{Op: Close, Path: a, FD: fd},
+		{Op: Link, Path: a, Path2: b, At: true},
+		{Op: Rename, Path: b, Path2: c, At: true},
+		{Op: Lstat, Path: c, At: true},
+		{Op: Touch, Path: c, At: true},
+		{Op: ReadDir, Path: dir, At: true},
+		{Op: Unlink, Path: c, At: true},
+	}
+	got := f.Calls()
+	if len(got) != len(want) {
+		t.Fatalf("calls %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("call %d = %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	// A recorded *At call replays by its path, after its descriptor is gone.
+	os.WriteFile(a, nil, 0o644)
+	if err := f.Replay(Call{Op: Rename, Path: a, Path2: c, At: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(c); err != nil {
+		t.Fatalf("replayed RenameAt: %v", err)
+	}
+}
