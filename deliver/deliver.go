@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"letterbox/config"
@@ -64,9 +65,13 @@ const maxHeader = 1 << 20
 
 // Message is a message read from the MTA once, normalised and spooled
 // (docs/design.md §3), to be delivered to any number of recipients.
+// A Message may be delivered to several recipients at once, from several
+// goroutines; Close comes after the last delivery.
 type Message struct {
 	sp   *Spool
-	scan Scan  // the header scan, up to maxHeader bytes
+	scan Scan // the header scan, up to maxHeader bytes
+
+	mu   sync.Mutex
 	full *Scan // the scan of the whole header section, when scan stopped short (fullScan)
 }
 
@@ -100,6 +105,11 @@ func ReadMessage(r io.Reader, tempDir string, c config.Config) (*Message, error)
 
 // Size is the number of bytes of the normalised message.
 func (m *Message) Size() int64 { return m.sp.Size() }
+
+// Reader returns a new reader of the normalised message from its start (no
+// leading From_ line, LF line ends), to hand the message to another
+// process: "letterbox deliver" reading it gets the same Message.
+func (m *Message) Reader() io.Reader { return m.sp.Open() }
 
 // Close releases the spooled message.
 func (m *Message) Close() error { return m.sp.Close() }
