@@ -4,10 +4,14 @@ go 1.26.8
 
 require (
 	github.com/emersion/go-maildir v0.6.0
+	github.com/emersion/go-smtp v0.26.0
 	github.com/hanwen/go-fuse/v2 v2.12.1
 	github.com/pelletier/go-toml/v2 v2.4.3
 	github.com/rogpeppe/go-internal v1.16.0
 	golang.org/x/sys v0.49.0
 )
 
-require golang.org/x/tools v0.26.0 // indirect
+require (
+	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6 // indirect
+	golang.org/x/tools v0.26.0 // indirect
+)

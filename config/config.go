@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -37,7 +39,33 @@ type Config struct {
 	StripMboxPrivateHeaders bool     `toml:"strip_mbox_private_headers"`
 	Fsync                   bool     `toml:"fsync"`
 	Log                     string   `toml:"log"`
+	LMTP                    LMTP     `toml:"lmtp"`
 }
+
+// LMTP is the [lmtp] section: "letterbox lmtp", the LMTP server.
+type LMTP struct {
+	// Listen are the addresses to listen on: "unix:/PATH" or "HOST:PORT".
+	Listen []string `toml:"listen"`
+	// SocketMode is the mode of a unix socket, in octal ("0660").
+	SocketMode string `toml:"socket_mode"`
+	// Mailbox is the virtual layout: a path template with {user} (the
+	// local part without its +extension), {local} (the whole local part)
+	// and {domain}; a trailing "/" makes it a Maildir. "" delivers to
+	// system users as "deliver -d" does.
+	Mailbox string `toml:"mailbox"`
+	// ExtensionFolders puts mail for user+ext into the Maildir++ folder ext.
+	ExtensionFolders bool     `toml:"extension_folders"`
+	MaxConnections   int      `toml:"max_connections"`
+	MaxRecipients    int      `toml:"max_recipients"`
+	Timeout          Duration `toml:"timeout"` // idle and per command
+	MaxLineLength    int      `toml:"max_line_length"`
+}
+
+// DefaultLMTPSocket is where "letterbox lmtp" listens by default.
+const DefaultLMTPSocket = "/run/letterbox/lmtp"
+
+// LMTPPlaceholders are the names a [lmtp] mailbox template may use.
+var LMTPPlaceholders = []string{"{user}", "{local}", "{domain}"}
 
 // Default returns the built-in configuration.
 func Default() Config {
@@ -55,6 +83,14 @@ func Default() Config {
 		StripMboxPrivateHeaders: true,
 		Fsync:                   true,
 		Log:                     "syslog",
+		LMTP: LMTP{
+			Listen:         []string{"unix:" + DefaultLMTPSocket},
+			SocketMode:     "0660",
+			MaxConnections: 100,
+			MaxRecipients:  100,
+			Timeout:        Dur(5 * time.Minute),
+			MaxLineLength:  4096,
+		},
 	}
 }
 
@@ -101,7 +137,11 @@ func load(s sys.Sys, path string) (Config, error) {
 	if err := c.validate(); err != nil {
 		var ke *keyError
 		if errors.As(err, &ke) {
-			return c, fmt.Errorf("%s:%d: %s: %w", path, lineOf(src, ke.key), ke.key, ke.err)
+			table, key, ok := strings.Cut(ke.key, ".")
+			if !ok {
+				table, key = "", ke.key
+			}
+			return c, fmt.Errorf("%s:%d: %s: %w", path, lineIn(src, table, key), ke.key, ke.err)
 		}
 		return c, fmt.Errorf("%s: %w", path, err)
 	}
@@ -178,19 +218,32 @@ func checkDurations(path string, src []byte) error {
 	if err := toml.Unmarshal(src, &raw); err != nil {
 		return decodeError(path, err)
 	}
-	for _, k := range durationKeys {
-		v, ok := raw[k]
-		if !ok {
-			continue
+	check := func(table string, raw map[string]any, keys []string) error {
+		for _, k := range keys {
+			v, ok := raw[k]
+			if !ok {
+				continue
+			}
+			name := k
+			if table != "" {
+				name = table + "." + k
+			}
+			s, isString := v.(string)
+			if !isString {
+				return fmt.Errorf("%s:%d: %s: want a string such as \"30s\", not %v", path, lineIn(src, table, k), name, v)
+			}
+			var d Duration
+			if err := d.UnmarshalText([]byte(s)); err != nil {
+				return fmt.Errorf("%s:%d: %s: %w", path, lineIn(src, table, k), name, err)
+			}
 		}
-		s, isString := v.(string)
-		if !isString {
-			return fmt.Errorf("%s:%d: %s: want a string such as \"30s\", not %v", path, lineOf(src, k), k, v)
-		}
-		var d Duration
-		if err := d.UnmarshalText([]byte(s)); err != nil {
-			return fmt.Errorf("%s:%d: %s: %w", path, lineOf(src, k), k, err)
-		}
+		return nil
+	}
+	if err := check("", raw, durationKeys); err != nil {
+		return err
+	}
+	if t, ok := raw["lmtp"].(map[string]any); ok {
+		return check("lmtp", t, []string{"timeout"})
 	}
 	return nil
 }
@@ -277,7 +330,77 @@ func (c *Config) validate() error {
 	if !slices.Contains([]string{"syslog", "stderr", "none"}, c.Log) {
 		return bad("log", "%q is not one of syslog, stderr, none", c.Log)
 	}
+	return c.LMTP.validate()
+}
+
+func (l *LMTP) validate() error {
+	for _, a := range l.Listen {
+		if err := CheckListen(a); err != nil {
+			return bad("lmtp.listen", "%v", err)
+		}
+	}
+	if _, err := l.Mode(); err != nil {
+		return bad("lmtp.socket_mode", "%v", err)
+	}
+	if m := l.Mailbox; m != "" {
+		// A relative template would be relative to wherever the daemon
+		// was started; ".." could lead out of the mail store.
+		if !filepath.IsAbs(m) || slices.Contains(strings.Split(m, "/"), "..") {
+			return bad("lmtp.mailbox", "%q is not an absolute path without \"..\"", m)
+		}
+		rest := m
+		for _, p := range LMTPPlaceholders {
+			rest = strings.ReplaceAll(rest, p, "")
+		}
+		if strings.ContainsAny(rest, "{}") {
+			return bad("lmtp.mailbox", "%q: only %s may stand in braces", m, strings.Join(LMTPPlaceholders, ", "))
+		}
+		if !strings.Contains(m, "{user}") && !strings.Contains(m, "{local}") {
+			return bad("lmtp.mailbox", "%q names no user: give {user} or {local}", m)
+		}
+	}
+	if l.MaxConnections < 1 {
+		return bad("lmtp.max_connections", "must be at least 1")
+	}
+	if l.MaxRecipients < 1 {
+		return bad("lmtp.max_recipients", "must be at least 1")
+	}
+	if l.Timeout.Duration <= 0 {
+		return bad("lmtp.timeout", "must be positive")
+	}
+	// RFC 5321 §4.5.3.1.6: a line is up to 1000 bytes with its CRLF.
+	if l.MaxLineLength < 1000 {
+		return bad("lmtp.max_line_length", "%d is below the 1000 bytes RFC 5321 allows a line", l.MaxLineLength)
+	}
 	return nil
+}
+
+// CheckListen checks a listen address: "unix:/ABSOLUTE/PATH" or
+// "HOST:PORT" with a numeric port.
+func CheckListen(a string) error {
+	if p, ok := strings.CutPrefix(a, "unix:"); ok {
+		if !filepath.IsAbs(p) {
+			return fmt.Errorf("%q: a unix socket needs an absolute path", a)
+		}
+		return nil
+	}
+	_, port, err := net.SplitHostPort(a)
+	if err != nil {
+		return fmt.Errorf("%q is neither unix:/PATH nor HOST:PORT", a)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("%q: port %q is not a number from 0 to 65535", a, port)
+	}
+	return nil
+}
+
+// Mode is SocketMode as a file mode.
+func (l LMTP) Mode() (os.FileMode, error) {
+	m, err := strconv.ParseUint(l.SocketMode, 8, 32)
+	if err != nil || m > 0o777 {
+		return 0, fmt.Errorf("%q is not an octal mode such as \"0660\"", l.SocketMode)
+	}
+	return os.FileMode(m), nil
 }
 
 // LockPolicy is the mailbox lock c configures, for every command that
@@ -306,11 +429,18 @@ func (c Config) Quoting() mbox.Quoting {
 	return q
 }
 
-// lineOf returns the line of src that sets key, or 0.
-func lineOf(src []byte, key string) int {
+// lineIn returns the line of src that sets key in table ("" for the top
+// level), or 0.
+func lineIn(src []byte, table, key string) int {
+	cur := ""
 	for i, line := range bytes.Split(src, []byte("\n")) {
+		t := bytes.TrimSpace(line)
+		if len(t) > 1 && t[0] == '[' && t[len(t)-1] == ']' {
+			cur = string(bytes.TrimSpace(t[1 : len(t)-1]))
+			continue
+		}
 		k, _, ok := bytes.Cut(line, []byte("="))
-		if ok && string(bytes.Trim(bytes.TrimSpace(k), `"'`)) == key {
+		if ok && cur == table && string(bytes.Trim(bytes.TrimSpace(k), `"'`)) == key {
 			return i + 1
 		}
 	}

@@ -56,6 +56,16 @@ create_folders   = false
 strip_mbox_private_headers = false
 fsync            = false
 log              = "stderr"
+
+[lmtp]
+listen = ["unix:/run/lb/lmtp", "127.0.0.1:2424", "[::1]:24"]
+socket_mode = "0600"
+mailbox = "/srv/mail/{domain}/{user}/"
+extension_folders = true
+max_connections = 7
+max_recipients = 3
+timeout = "90s"
+max_line_length = 1000
 `)
 	c, err := Load(p)
 	if err != nil {
@@ -68,6 +78,11 @@ log              = "stderr"
 		StaleLockForeign: Dur(30 * time.Minute), LockRefresh: Dur(10 * time.Second),
 		DotlockMayFail: true, MailboxSizeLimit: 1 << 30, MessageSizeLimit: 10240000,
 		Log: "stderr",
+		LMTP: LMTP{
+			Listen:     []string{"unix:/run/lb/lmtp", "127.0.0.1:2424", "[::1]:24"},
+			SocketMode: "0600", Mailbox: "/srv/mail/{domain}/{user}/", ExtensionFolders: true,
+			MaxConnections: 7, MaxRecipients: 3, Timeout: Dur(90 * time.Second), MaxLineLength: 1000,
+		},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Fatalf("got  %+v\nwant %+v", c, want)
@@ -97,6 +112,23 @@ func TestErrorsNameTheLine(t *testing.T) {
 		{"wrong type limit", "message_size_limit = \"10M\"\n", ":1: message_size_limit"},
 		{"syntax", "spool_dir = \n", ":1:"},
 		{"unknown table", "[deliver]\nx = 1\n", ":"},
+		{"lmtp unknown key", "log = \"none\"\n[lmtp]\nlisten = []\nmax_conns = 3\n", ":4: unknown key lmtp.max_conns"},
+		{"lmtp relative socket", "[lmtp]\n\nlisten = [\"unix:lmtp\"]\n", ":3: lmtp.listen"},
+		{"lmtp no port", "[lmtp]\nlisten = [\"localhost\"]\n", ":2: lmtp.listen"},
+		{"lmtp bad port", "[lmtp]\nlisten = [\"localhost:lmtp\"]\n", ":2: lmtp.listen"},
+		{"lmtp timeout number", "timeout = 1\n", ":1: unknown key timeout"},
+		{"lmtp timeout type", "lock_timeout = \"5s\"\n[lmtp]\ntimeout = 30\n", ":3: lmtp.timeout: want a string"},
+		{"lmtp timeout bad", "[lmtp]\ntimeout = \"soon\"\n", ":2: lmtp.timeout"},
+		{"lmtp timeout negative", "[lmtp]\n\ntimeout = \"-1s\"\n", ":3: lmtp.timeout: must be positive"},
+		{"lmtp relative mailbox", "[lmtp]\nmailbox = \"mail/{user}\"\n", ":2: lmtp.mailbox"},
+		{"lmtp escaping mailbox", "[lmtp]\nmailbox = \"/srv/{user}/../x\"\n", ":2: lmtp.mailbox"},
+		{"lmtp unknown placeholder", "[lmtp]\nmailbox = \"/srv/{usr}\"\n", ":2: lmtp.mailbox: \"/srv/{usr}\": only"},
+		{"lmtp mailbox without user", "[lmtp]\nmailbox = \"/srv/{domain}/all\"\n", ":2: lmtp.mailbox"},
+		{"lmtp connections", "[lmtp]\nmax_connections = 0\n", ":2: lmtp.max_connections"},
+		{"lmtp recipients", "[lmtp]\nmax_recipients = -1\n", ":2: lmtp.max_recipients"},
+		{"lmtp line", "[lmtp]\nmax_line_length = 80\n", ":2: lmtp.max_line_length"},
+		{"lmtp mode", "[lmtp]\nsocket_mode = \"rw\"\n", ":2: lmtp.socket_mode"},
+		{"lmtp mode range", "[lmtp]\nsocket_mode = \"7777\"\n", ":2: lmtp.socket_mode"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := write(t, tc.body)

@@ -15,6 +15,13 @@
 // (the names belong to them); durations are strings such as "30s" (a bare
 // number is a type error) and positive, and lock_refresh is at most a third
 // of stale_lock_own; sizes are not negative; log is syslog, stderr or none.
+// In [lmtp]: every listen address is "unix:/ABSOLUTE" or HOST:PORT with a
+// numeric port; socket_mode is octal and at most 0777; mailbox is "" or an
+// absolute template without "..", naming the user ({user} or {local}) and
+// using no braces but {user}, {local}, {domain}; the connection and
+// recipient limits are at least 1, timeout positive, and max_line_length
+// at least the 1000 bytes RFC 5321 allows a line. Errors in [lmtp] name the
+// key as lmtp.KEY and the line in that table.
 //
 // # What it refuses
 //

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 
 	"letterbox/config"
@@ -64,9 +65,13 @@ const maxHeader = 1 << 20
 
 // Message is a message read from the MTA once, normalised and spooled
 // (docs/design.md §3), to be delivered to any number of recipients.
+// A Message may be delivered to several recipients at once, from several
+// goroutines; Close comes after the last delivery.
 type Message struct {
 	sp   *Spool
-	scan Scan  // the header scan, up to maxHeader bytes
+	scan Scan // the header scan, up to maxHeader bytes
+
+	mu   sync.Mutex
 	full *Scan // the scan of the whole header section, when scan stopped short (fullScan)
 }
 
@@ -101,6 +106,11 @@ func ReadMessage(r io.Reader, tempDir string, c config.Config) (*Message, error)
 // Size is the number of bytes of the normalised message.
 func (m *Message) Size() int64 { return m.sp.Size() }
 
+// Reader returns a new reader of the normalised message from its start (no
+// leading From_ line, LF line ends), to hand the message to another
+// process: "letterbox deliver" reading it gets the same Message.
+func (m *Message) Reader() io.Reader { return m.sp.Open() }
+
 // Close releases the spooled message.
 func (m *Message) Close() error { return m.sp.Close() }
 
@@ -124,50 +134,137 @@ func Deliver(ctx context.Context, r Request) (Result, error) {
 // code of the docs/design.md §2.1 table. m may be delivered again, for
 // another recipient.
 func DeliverMessage(ctx context.Context, m *Message, r Request) (Result, error) {
-	var res Result
 	if r.Log == nil {
 		r.Log = slog.New(slog.DiscardHandler)
 	}
-	scan := m.scan
-	fromSender, hasFrom := m.sp.FromSender()
-	env, err := Resolve(Sources{
-		Sender: r.Sender, OriginalRecipient: r.OriginalRecipient, Recipient: r.Recipient,
-		LookupEnv: r.LookupEnv, FromSender: fromSender, HasFrom: hasFrom, Scan: scan, User: r.User,
-	})
-	if err != nil {
-		return res, err
-	}
-	res.Sender, res.Recipient, res.Mailbox = env.Sender, env.Recipient, r.Mailbox
-	if IsLoop(scan, env.Recipient) {
-		return res, status.Perm("5.4.6", status.DataErr, fmt.Errorf("mail forwarding loop for %s", env.Recipient))
-	}
-
-	header := envelopeHeader(env)
-	toMaildir := r.Maildir || strings.HasSuffix(r.Mailbox, "/") || maildir.Is(r.Sys, r.Mailbox)
-	if r.Folder != "" && !toMaildir {
-		// Folders are Maildir++ folders. Like dovecot-lda with a folder it
-		// cannot use, the message goes to INBOX rather than bounce.
-		r.Log.Warn("folder ignored: the mailbox is an mbox; delivering to it", "folder", r.Folder, "mailbox", r.Mailbox)
-		r.Folder = ""
-	}
-	if toMaildir {
-		n, path, err := deliverMaildir(r, m, header)
+	if r.ToMaildir() {
+		env, res, err := envelope(m, r)
+		if err != nil {
+			return res, err
+		}
+		n, path, err := deliverMaildir(r, m, envelopeHeader(env))
 		res.Size, res.Mailbox = n, path
 		return res, err
 	}
-
-	msg, size, err := mboxMessage(r, m, env, header)
+	p, err := PrepareMbox(m, r)
 	if err != nil {
-		return res, err
+		return p.Result, err
 	}
+	errs := AppendBatch(ctx, []*Prepared{p})
+	return p.Result, errs[0]
+}
 
+// ToMaildir reports whether r's destination is a Maildir: forced by
+// r.Maildir, a Mailbox ending in "/", or an existing Maildir. Anything else
+// is an mbox, appended to under the lock.
+func (r Request) ToMaildir() bool {
+	return r.Maildir || strings.HasSuffix(r.Mailbox, "/") || maildir.Is(r.Sys, r.Mailbox)
+}
+
+// envelope decides the envelope of m for r and refuses a Delivered-To:
+// loop. The Result names sender, recipient and mailbox even on error, for
+// the log line.
+func envelope(m *Message, r Request) (Envelope, Result, error) {
+	var res Result
+	fromSender, hasFrom := m.sp.FromSender()
+	env, err := Resolve(Sources{
+		Sender: r.Sender, OriginalRecipient: r.OriginalRecipient, Recipient: r.Recipient,
+		LookupEnv: r.LookupEnv, FromSender: fromSender, HasFrom: hasFrom, Scan: m.scan, User: r.User,
+	})
+	if err != nil {
+		return env, res, err
+	}
+	res.Sender, res.Recipient, res.Mailbox = env.Sender, env.Recipient, r.Mailbox
+	if IsLoop(m.scan, env.Recipient) {
+		return env, res, status.Perm("5.4.6", status.DataErr, fmt.Errorf("mail forwarding loop for %s", env.Recipient))
+	}
+	return env, res, nil
+}
+
+// Prepared is one message made ready for an mbox append (PrepareMbox), to
+// be appended with others to the same mbox under one lock (AppendBatch).
+type Prepared struct {
+	// Result is what is known of the delivery: sender, recipient and
+	// mailbox once the envelope is decided (also when PrepareMbox
+	// fails, for the log line), and Size once AppendBatch has appended it.
+	Result Result
+
+	req  Request
+	msg  mbox.Message
+	size int64 // what the size limits count
+}
+
+// PrepareMbox is the part of DeliverMessage that comes before the mbox is
+// touched, for the mbox r.Mailbox (r must not be ToMaildir): it decides
+// the envelope, refuses a Delivered-To: loop, builds the From_ line and
+// the prepended header, and checks message_size_limit. Its disk effects:
+// none on the mail store; it only reads m's spool. It returns a non-nil
+// *Prepared also with an error (a *status.Error), whose Result names what
+// is known for the log line. A Folder in r is ignored with a warning, as
+// DeliverMessage ignores it for an mbox. m must stay open until the
+// Prepared is appended.
+func PrepareMbox(m *Message, r Request) (*Prepared, error) {
+	if r.Log == nil {
+		r.Log = slog.New(slog.DiscardHandler)
+	}
+	p := &Prepared{req: r}
+	env, res, err := envelope(m, r)
+	p.Result = res
+	if err != nil {
+		return p, err
+	}
+	if r.Folder != "" {
+		// Folders are Maildir++ folders. Like dovecot-lda with a folder it
+		// cannot use, the message goes to INBOX rather than bounce.
+		r.Log.Warn("folder ignored: the mailbox is an mbox; delivering to it", "folder", r.Folder, "mailbox", r.Mailbox)
+	}
+	p.msg, p.size, err = mboxMessage(r, m, env, envelopeHeader(env))
+	return p, err
+}
+
+// AppendBatch appends every message of batch to their one mbox (all must
+// have been prepared for the same Mailbox, Config and Sys; the first one's
+// are used) as one transaction: it takes the mailbox lock once, checks
+// mailbox_size_limit for the batch as a whole, writes every message, fsyncs
+// once, proves the lock still ours, and releases it (docs/design.md §4).
+// Its disk effects: the mbox is created (0600) if missing, and either every
+// message is durably appended or the mbox is truncated back to its size
+// before — never a part of the batch. It returns one error per message, in
+// order: all nil (every message durable, the lock released) or all the
+// same *status.Error; nothing of a failed batch may be acknowledged. Each
+// successful Prepared gets its Result.Size (the bytes of the whole append
+// when the batch holds one message, as DeliverMessage reports it).
+func AppendBatch(ctx context.Context, batch []*Prepared) []error {
+	errs := make([]error, len(batch))
+	if len(batch) == 0 {
+		return errs
+	}
+	r := batch[0].req
+	if r.Log == nil {
+		r.Log = slog.New(slog.DiscardHandler)
+	}
+	fail := func(err error) []error {
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
+	msgs := make([]mbox.Message, len(batch))
+	var size int64
+	for i, p := range batch {
+		if p.req.Mailbox != r.Mailbox {
+			return fail(status.Temp("4.3.0", fmt.Errorf("BUG: one batch for mailboxes %s and %s", r.Mailbox, p.req.Mailbox)))
+		}
+		msgs[i] = p.msg
+		size += p.size
+	}
 	pol := r.Config.LockPolicy()
 	lk, err := locking.Acquire(ctx, r.Mailbox, pol.Methods, pol.Options(r.Sys, r.Log),
 		&safeopen.Options{Mode: safeopen.Append, Owner: safeopen.Owner(r.Config.StrictOwnership)})
 	if err != nil {
-		return res, status.Of(err, r.Mailbox, r.Config.QuotaTempfail)
+		return fail(status.Of(err, r.Mailbox, r.Config.QuotaTempfail))
 	}
-	n, err := appendLocked(ctx, r, lk, []mbox.Message{msg}, size)
+	n, err := appendLocked(ctx, r, lk, msgs, size)
 	switch rerr := lk.Release(); {
 	case err != nil || rerr == nil:
 	case errors.Is(rerr, locking.ErrLost):
@@ -184,8 +281,16 @@ func DeliverMessage(ctx context.Context, m *Message, r Request) (Result, error) 
 		// the lock file, if left, ages out.
 		r.Log.Warn("delivered, but releasing the mailbox failed", "mailbox", r.Mailbox, "err", rerr)
 	}
-	res.Size = n
-	return res, err
+	if err != nil {
+		return fail(err)
+	}
+	for _, p := range batch {
+		p.Result.Size = int64(len(p.msg.FromLine)) + p.msg.Quoted + 1
+	}
+	if len(batch) == 1 {
+		batch[0].Result.Size = n
+	}
+	return errs
 }
 
 // mboxMessage is m as the mbox append writes it for the envelope env, with

@@ -5,6 +5,11 @@
 // store: an mbox append under the mailbox lock, or a Maildir delivery
 // (DeliverMessage; Deliver does both steps for one message).
 //
+// An mbox delivery is two phases, exported for a server that appends many
+// messages to one mbox under one lock (group commit): PrepareMbox, which
+// touches nothing of the mail store, and AppendBatch, the one
+// implementation of the append transaction, which DeliverMessage uses too.
+//
 // # What it guarantees
 //
 // Nothing is locked or created in the mail store before the input is read to
@@ -30,7 +35,7 @@
 //
 // # What the caller still owes
 //
-// The caller (cmd/letterbox, later an LMTP server) calls Become before it
+// The caller (cmd/letterbox, the LMTP server) calls Become before it
 // opens the message or touches anything as root, Closes a Message from
 // ReadMessage, ignores SIGXFSZ and gives a ctx that ends on the signals that
 // must stop a delivery, writes the status line, and logs the outcome:

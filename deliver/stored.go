@@ -14,6 +14,8 @@ func (m *Message) fullScan() (Scan, error) {
 	if !m.scan.Truncated {
 		return m.scan, nil
 	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	if m.full == nil {
 		s, err := ScanHeader(m.sp.Open(), 0)
 		if err != nil {

@@ -117,21 +117,7 @@ func runDeliver(e *env, args []string) error {
 		Now:               time.Now,
 		TempDir:           os.TempDir(),
 	})
-	// One log line per delivery, in the shape Postfix operators grep for.
-	dsn, st := "2.0.0", "sent"
-	if se, ok := err.(*status.Error); ok {
-		dsn, st = se.DSN, "deferred"
-		if se.Code != status.TempFail {
-			st = "bounced"
-		}
-	}
-	line := fmt.Sprintf("from=<%s> to=<%s> mailbox=%s size=%d delay=%.3f dsn=%s status=%s", res.Sender, res.Recipient, res.Mailbox, res.Size, time.Since(start).Seconds(), dsn, st)
-	// Info, also for failures: standard error gets only warnings, and a
-	// failure's one line there is the status line, which says the same.
-	if err != nil {
-		log.Info(line, "error", err)
-	} else {
-		log.Info(line)
-	}
+	// One log line per delivery (deliver.LogResult).
+	deliver.LogResult(log, res, err, start)
 	return err
 }

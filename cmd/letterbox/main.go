@@ -35,6 +35,7 @@ func init() {
 	commands = []command{
 		{"deliver", "[-f SENDER] [-a ADDR] [-r ADDR] [-d USER] [-c FILE] [-p FILE] [MAILBOX]", "deliver one message from standard input to an mbox", runDeliver},
 		{"lock", "[-c FILE] [--timeout DUR] [--locks LIST] MAILBOX -- COMMAND [ARG...]", "run COMMAND while holding the mailbox lock", runLock},
+		{"lmtp", "[-c FILE] [--listen ADDR]...", "serve LMTP: deliver each recipient's mail as deliver does", runLMTP},
 		{"config", "check [-c FILE]", "check the configuration file and print the effective configuration", runConfig},
 		{"convert", "[-c FILE] [--to maildir|mbox] [--quoting VARIANT] [--verify=false] SOURCE DEST", "convert a mailbox between mbox and Maildir (also whole folder trees)", runConvert},
 		{"check", "[-c FILE] [--json] MAILBOX", "check an mbox or a Maildir for defects", runCheck},
