@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -384,8 +383,16 @@ func CheckListen(a string) error {
 		}
 		return nil
 	}
-	_, port, err := net.SplitHostPort(a)
-	if err != nil {
+	// HOST:PORT, HOST an IPv6 address in brackets or a name or IPv4
+	// address without a colon. Not net.SplitHostPort: package net, linked
+	// into every "letterbox deliver" through config, costs its start-up.
+	i := strings.LastIndexByte(a, ':')
+	host, port := "", ""
+	if i >= 0 {
+		host, port = a[:i], a[i+1:]
+	}
+	bracketed := strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]")
+	if i < 0 || port == "" || (strings.Contains(host, ":") && !bracketed) || strings.ContainsAny(strings.Trim(host, "[]"), "[] /") {
 		return fmt.Errorf("%q is neither unix:/PATH nor HOST:PORT", a)
 	}
 	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {

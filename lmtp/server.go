@@ -28,7 +28,7 @@ type Options struct {
 	Log        *slog.Logger
 	TempDir    string           // where large messages are spooled; "" is os.TempDir()
 	Hostname   string           // in the greeting
-	Exe        string           // the letterbox binary for system users' deliveries; "" is /proc/self/exe
+	Exe        string           // the letterbox binary for system users' deliveries ("letterbox deliver -d USER"); "" is /proc/self/exe
 	Now        func() time.Time // the From_ line's time; nil is time.Now
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"letterbox/config"
+	"letterbox/internal/cli"
 	"letterbox/internal/status"
 	"letterbox/internal/sys"
 	"letterbox/mailcheck"
@@ -17,8 +18,8 @@ const checkSynopsis = "letterbox check [-c FILE] [--json] MAILBOX"
 // runCheck is "letterbox check": reads an mbox or a Maildir and reports
 // what is wrong with it (docs/design.md §2.4). Exit status: 0 sound, 1 problems
 // found, 2 the mailbox could not be read, 64 bad usage.
-func runCheck(e *env, args []string) error {
-	fs, bad := newFlags("check", checkSynopsis)
+func runCheck(e *cli.Env, args []string) error {
+	fs, bad := cli.NewFlags("check", checkSynopsis)
 	cfgPath := fs.String("c", "", "config file (for the lock's stale ages)")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	if err := fs.Parse(args); err != nil {
@@ -37,7 +38,7 @@ func runCheck(e *env, args []string) error {
 	})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "letterbox check: %v\n", err)
-		return exitStatus(2)
+		return cli.ExitStatus(2)
 	}
 	if *asJSON {
 		enc := json.NewEncoder(os.Stdout)
@@ -49,7 +50,7 @@ func runCheck(e *env, args []string) error {
 		printReport(os.Stdout, r)
 	}
 	if !r.Sound() {
-		return exitStatus(1)
+		return cli.ExitStatus(1)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/pelletier/go-toml/v2"
 
 	"letterbox/config"
+	"letterbox/internal/cli"
 	"letterbox/internal/status"
 )
 
@@ -18,11 +19,11 @@ const configSynopsis = "letterbox config check [-c FILE]"
 // invalid file is EX_CONFIG (78) with the file and line; deliver treats the
 // same file as a temporary failure, so that an operator error never
 // bounces mail.
-func runConfig(e *env, args []string) error {
+func runConfig(e *cli.Env, args []string) error {
 	if len(args) == 0 || args[0] != "check" {
-		return usageError("config: want \"check\" (usage: %s)", configSynopsis)
+		return cli.UsageError("config: want \"check\" (usage: %s)", configSynopsis)
 	}
-	fs, bad := newFlags("config check", configSynopsis)
+	fs, bad := cli.NewFlags("config check", configSynopsis)
 	cfgPath := fs.String("c", "", "config file")
 	if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 0 {
 		return bad("bad arguments")

@@ -14,6 +14,7 @@ import (
 
 	"letterbox/config"
 	"letterbox/convert"
+	"letterbox/internal/cli"
 	"letterbox/internal/status"
 	"letterbox/internal/sys"
 	"letterbox/mbox"
@@ -25,8 +26,8 @@ const convertSynopsis = "letterbox convert [-c FILE] [--to maildir|mbox] [--quot
 // Exit status: 0 converted (and verified), 1 failed (what was written
 // stays, and a re-run goes on from there), 64 bad usage, 75 an mbox's lock
 // could not be had or the run was interrupted.
-func runConvert(e *env, args []string) error {
-	fs, bad := newFlags("convert", convertSynopsis)
+func runConvert(e *cli.Env, args []string) error {
+	fs, bad := cli.NewFlags("convert", convertSynopsis)
 	cfgPath := fs.String("c", "", "config file")
 	to := fs.String("to", "", "destination format: maildir or mbox (default: by DEST)")
 	quoting := fs.String("quoting", "", "read an mbox SOURCE as this variant (default: detected)")
@@ -60,7 +61,7 @@ func runConvert(e *env, args []string) error {
 	}
 	o.Sys, o.Verify, o.Fsync, o.StrictOwnership = sys.Real{}, *verify, cfg.Fsync, cfg.StrictOwnership
 	pol := cfg.LockPolicy()
-	o.Locks, o.Lock = pol.Methods, pol.Options(o.Sys, e.logger(cfg.Log))
+	o.Locks, o.Lock = pol.Methods, pol.Options(o.Sys, e.Logger(cfg.Log))
 
 	// SIGINT, SIGTERM and SIGHUP end the run between messages; an mbox
 	// append under way is rolled back.
@@ -92,7 +93,7 @@ func runConvert(e *env, args []string) error {
 		return status.Temp("4.3.0", fmt.Errorf("convert interrupted: %w; run it again to go on", err))
 	default:
 		fmt.Fprintf(os.Stderr, "letterbox convert: %v\n", err)
-		return exitStatus(1)
+		return cli.ExitStatus(1)
 	}
 	if bar != nil {
 		fmt.Fprintln(os.Stderr, summary(res, time.Since(start), *verify))

@@ -13,6 +13,7 @@ import (
 
 	"letterbox/config"
 	"letterbox/deliver"
+	"letterbox/internal/cli"
 	"letterbox/internal/passwd"
 	"letterbox/internal/status"
 	"letterbox/internal/sys"
@@ -36,8 +37,8 @@ func (o *optString) Set(s string) error { o.v = &s; return nil }
 // runDeliver is "letterbox deliver": one message from standard input (or
 // -p FILE) into a mailbox, with the result told by exit status and one
 // RFC 3463 status line (docs/design.md §2.1).
-func runDeliver(e *env, args []string) error {
-	fs, bad := newFlags("deliver", deliverSynopsis)
+func runDeliver(e *cli.Env, args []string) error {
+	fs, bad := cli.NewFlags("deliver", deliverSynopsis)
 	var sender, orig, rcpt optString
 	fs.Var(&sender, "f", "envelope sender")
 	fs.Var(&orig, "a", "original recipient")
@@ -99,7 +100,7 @@ func runDeliver(e *env, args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), unix.SIGTERM, unix.SIGINT, unix.SIGHUP)
 	defer stop()
 
-	log := e.logger(cfg.Log)
+	log := e.Logger(cfg.Log)
 	start := time.Now()
 	res, err := deliver.Deliver(ctx, deliver.Request{
 		Input:             in,

@@ -1,140 +1,45 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"log/slog"
-	"net"
 	"os"
-	"os/signal"
+	"os/exec"
 	"path/filepath"
-	"strings"
+	"syscall"
 
-	"golang.org/x/sys/unix"
-
-	"letterbox/config"
-	"letterbox/internal/passwd"
+	"letterbox/internal/cli"
 	"letterbox/internal/status"
-	"letterbox/lmtp"
 )
 
-const lmtpSynopsis = "letterbox lmtp [-c FILE] [--listen ADDR]..."
+// lmtpBinary is the program that serves LMTP (cmd/letterbox-lmtp).
+const lmtpBinary = "letterbox-lmtp"
 
-// listFlag is a flag that may be given many times.
-type listFlag []string
-
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
-func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
-
-// runLMTP is "letterbox lmtp": the LMTP server (package lmtp) on the
-// sockets systemd passed, else on --listen, else on [lmtp] listen. SIGTERM
-// and SIGINT stop it gracefully, SIGHUP reloads the configuration file.
-func runLMTP(e *env, args []string) error {
-	fs, bad := newFlags("lmtp", lmtpSynopsis)
-	cfgPath := fs.String("c", "", "config file")
-	var listen listFlag
-	fs.Var(&listen, "listen", "unix:PATH or HOST:PORT (repeatable)")
-	if err := fs.Parse(args); err != nil {
-		return bad("%v", err)
-	}
-	if fs.NArg() != 0 {
-		return bad("unexpected argument %q", fs.Arg(0))
-	}
-	for _, a := range listen {
-		if err := config.CheckListen(a); err != nil {
-			return bad("--listen: %v", err)
-		}
-	}
-	path := config.Find(*cfgPath)
-	if path != "" {
-		if abs, err := filepath.Abs(path); err == nil {
-			path = abs // the children run elsewhere
-		}
-	}
-	cfg, err := config.Load(path)
-	if err != nil {
-		return status.Temp("4.3.5", err)
-	}
-	log := lmtpLogger(e, cfg.Log)
-	opts := func(c config.Config) lmtp.Options {
-		return lmtp.Options{Config: c, ConfigPath: path, Users: passwd.System(), Log: lmtpLogger(e, c.Log), TempDir: os.TempDir()}
-	}
-
-	ls, err := lmtp.Activated()
+// runLMTP is "letterbox lmtp": it becomes letterbox-lmtp with the same
+// arguments. The server lives in a binary of its own so that its
+// dependencies do not slow the start of every delivery (see
+// cmd/letterbox-lmtp).
+func runLMTP(e *cli.Env, args []string) error {
+	path, err := findLMTP()
 	if err != nil {
 		return status.Temp("4.3.0", err)
 	}
-	if len(ls) == 0 {
-		if len(listen) == 0 {
-			listen = cfg.LMTP.Listen
-		}
-		if len(listen) == 0 {
-			return status.Temp("4.3.5", fmt.Errorf("%s: [lmtp] listen is empty and no --listen or socket activation", path))
-		}
-		mode, _ := cfg.LMTP.Mode() // valid: Load checked it
-		for _, a := range listen {
-			l, err := lmtp.Listen(a, mode)
-			if err != nil {
-				for _, l := range ls {
-					l.Close()
-				}
-				return status.Temp("4.3.0", err)
-			}
-			ls = append(ls, l)
-		}
-	}
-
-	signal.Ignore(unix.SIGXFSZ)
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGHUP)
-	defer signal.Stop(sigs)
-
-	srv := lmtp.New(opts(cfg))
-	served := make(chan error, len(ls))
-	for _, l := range ls {
-		go func(l net.Listener) { served <- srv.Serve(l) }(l)
-		log.Info("lmtp: listening", "addr", l.Addr().String())
-	}
-	for {
-		select {
-		case err := <-served:
-			if err != nil {
-				srv.Close()
-				return status.Temp("4.3.0", fmt.Errorf("lmtp: serve: %w", err))
-			}
-		case sig := <-sigs:
-			if sig == unix.SIGHUP {
-				c, err := config.Load(path)
-				if err != nil {
-					log.Error("lmtp: reload failed; keeping the running configuration", "err", err)
-					continue
-				}
-				srv.Reload(opts(c))
-				log.Info("lmtp: configuration reloaded", "file", path)
-				continue
-			}
-			// Stop accepting, let the transactions in DATA finish (a
-			// delivery waits at most lock_timeout for its lock), then
-			// close whatever is left: its appends are rolled back.
-			log.Info("lmtp: shutting down", "signal", sig.String())
-			ctx, cancel := context.WithTimeout(context.Background(), cfg.LockTimeout.Duration+cfg.LMTP.Timeout.Duration)
-			err := srv.Shutdown(ctx)
-			cancel()
-			if errors.Is(err, context.DeadlineExceeded) {
-				log.Warn("lmtp: transactions still running at the deadline; closing them")
-			}
-			srv.Close()
-			return nil
-		}
-	}
+	e.Flush()
+	err = syscall.Exec(path, append([]string{lmtpBinary}, args...), os.Environ())
+	return status.Temp("4.3.0", fmt.Errorf("run %s: %w", path, err))
 }
 
-// lmtpLogger is the daemon's log: "stderr" writes at once (a daemon has
-// no status line to wait for), the rest as every command logs.
-func lmtpLogger(e *env, kind string) *slog.Logger {
-	if kind == "stderr" {
-		return slog.New(slog.NewTextHandler(os.Stderr, nil))
+// findLMTP finds letterbox-lmtp: beside this binary, else in $PATH.
+func findLMTP() (string, error) {
+	if self, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(self), lmtpBinary)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
 	}
-	return e.logger(kind)
+	p, err := exec.LookPath(lmtpBinary)
+	if errors.Is(err, exec.ErrNotFound) {
+		return "", fmt.Errorf("%s is not installed beside letterbox or in $PATH (go install ./cmd/...)", lmtpBinary)
+	}
+	return p, err
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"letterbox/config"
+	"letterbox/internal/cli"
 	"letterbox/internal/status"
 	"letterbox/internal/sys"
 	"letterbox/locking"
@@ -21,8 +22,8 @@ const lockSynopsis = "letterbox lock [-c FILE] [--timeout DUR] [--locks LIST] MA
 // runLock is "letterbox lock": it holds the mailbox lock that deliveries take
 // while COMMAND runs, for scripts, cron jobs and MUAs that must not race a
 // delivery (the job of dotlockfile, lockfile and flock(1)).
-func runLock(e *env, args []string) error {
-	fs, bad := newFlags("lock", lockSynopsis)
+func runLock(e *cli.Env, args []string) error {
+	fs, bad := cli.NewFlags("lock", lockSynopsis)
 	cfgPath := fs.String("c", "", "config file")
 	timeout := fs.Duration("timeout", 0, "give up after this long; 0 tries once (default: lock_timeout)")
 	locks := fs.String("locks", "", "comma-separated lock methods (default: mbox_locks)")
@@ -63,7 +64,7 @@ func runLock(e *env, args []string) error {
 		}
 		pol.Methods.DotlockMayFail = cfg.DotlockMayFail
 	}
-	log := e.logger(cfg.Log)
+	log := e.Logger(cfg.Log)
 	methods, opts := pol.Methods, pol.Options(sys.Real{}, log)
 	fs.Visit(func(f *flag.Flag) {
 		if f.Name == "timeout" {
@@ -79,11 +80,11 @@ func runLock(e *env, args []string) error {
 	switch {
 	case errors.As(err, &se):
 		fmt.Fprintf(os.Stderr, "letterbox lock: %v\n", se)
-		return exitStatus(se.Code)
+		return cli.ExitStatus(se.Code)
 	case errors.As(err, &le):
 		return status.Temp("4.2.0", le)
 	case err != nil:
 		return status.Of(err, mailbox, cfg.QuotaTempfail)
 	}
-	return exitStatus(code)
+	return cli.ExitStatus(code)
 }

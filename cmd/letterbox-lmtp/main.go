@@ -1,0 +1,34 @@
+// Command letterbox-lmtp is letterbox's LMTP server, what "letterbox lmtp"
+// runs. It is a binary of its own because the server's dependencies
+// (package net, crypto/tls through go-smtp) would add about a millisecond
+// to the start of every "letterbox deliver" an MTA runs per message; the
+// server starts once. Install it beside letterbox: "letterbox lmtp" looks
+// for it there first, then in $PATH.
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime/debug"
+
+	"letterbox/internal/cli"
+	"letterbox/internal/status"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+// run serves and turns the result into the exit code, writing the one
+// status line on failure.
+func run(args []string) (code int) {
+	e := &cli.Env{}
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(os.Stderr, "4.3.0 internal error: %v\n%s", r, debug.Stack())
+			code = status.TempFail
+		}
+		e.Flush()
+	}()
+	return cli.ExitCode(runLMTP(e, args))
+}

@@ -1,0 +1,140 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+
+	"letterbox/internal/status"
+	"letterbox/internal/syslog"
+)
+
+// Env is what a command gets besides its arguments.
+type Env struct {
+	// stderrLog holds log lines bound for standard error until the status
+	// line is written: an MTA reads the first line of a failed delivery's
+	// output as its RFC 3463 status, so no log line may come before it.
+	stderrLog bytes.Buffer
+	mu        sync.Mutex
+}
+
+// maxStderrLog bounds what is held back.
+const maxStderrLog = 64 << 10
+
+func (e *Env) Write(p []byte) (int, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.stderrLog.Len()+len(p) <= maxStderrLog {
+		e.stderrLog.Write(p)
+	}
+	return len(p), nil
+}
+
+// Flush writes the held-back log lines to standard error.
+func (e *Env) Flush() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	os.Stderr.Write(e.stderrLog.Bytes())
+	e.stderrLog.Reset()
+}
+
+// ExitCode writes err's status line and returns its code. A *status.Error
+// carries both; a bare error is temporary.
+func ExitCode(err error) int {
+	if err == nil {
+		return status.OK
+	}
+	var x ExitStatus
+	if errors.As(err, &x) {
+		return int(x)
+	}
+	var se *status.Error
+	if !errors.As(err, &se) {
+		se = status.Temp("4.3.0", err)
+	}
+	fmt.Fprintln(os.Stderr, se.Line())
+	return se.Code
+}
+
+// ExitStatus is an exit code passed through unchanged, such as the status of
+// the command "letterbox lock" ran.
+type ExitStatus int
+
+func (e ExitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// UsageError is a bad command line: 5.3.0 and EX_USAGE.
+func UsageError(format string, args ...any) error {
+	return status.Perm("5.3.0", status.Usage, fmt.Errorf(format, args...))
+}
+
+// NewFlags returns an empty flag set for command name that prints nothing,
+// and bad, which makes the command's usage errors: "NAME: WHAT (usage:
+// SYNOPSIS)".
+func NewFlags(name, synopsis string) (*flag.FlagSet, func(format string, args ...any) error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	bad := func(format string, args ...any) error {
+		return UsageError("%s: %s (usage: %s)", name, fmt.Sprintf(format, args...), synopsis)
+	}
+	return fs, bad
+}
+
+// Logger returns the logger the config's "log" key asks for: "syslog" (the
+// mail facility; when no syslog daemon listens, warnings go to standard
+// error instead so that they are not silently lost), "stderr" (every line,
+// one per delivery included) or "none". Lines for standard error are
+// held back until the status line is out. The destination is opened on the
+// first message: most runs log nothing but their result, and every process
+// start counts.
+func (e *Env) Logger(kind string) *slog.Logger {
+	if kind == "none" {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(&lazyHandler{open: func() slog.Handler {
+		opts := &slog.HandlerOptions{
+			ReplaceAttr: func(groups []string, a slog.Attr) slog.Attr {
+				if a.Key == slog.TimeKey && len(groups) == 0 {
+					return slog.Attr{} // syslog and the MTA's log stamp the time
+				}
+				return a
+			},
+		}
+		if kind == "syslog" {
+			if w, err := syslog.Dial("letterbox", syslog.Info); err == nil {
+				return slog.NewTextHandler(w, opts)
+			}
+			// No daemon: warnings and errors still reach the MTA's
+			// log through standard error; the routine line of every
+			// delivery would only clutter it.
+			opts.Level = slog.LevelWarn
+		}
+		return slog.NewTextHandler(e, opts)
+	}})
+}
+
+// lazyHandler opens its destination on first use.
+type lazyHandler struct {
+	once sync.Once
+	open func() slog.Handler
+	h    slog.Handler
+}
+
+func (l *lazyHandler) handler() slog.Handler {
+	l.once.Do(func() { l.h = l.open() })
+	return l.h
+}
+
+func (l *lazyHandler) Enabled(ctx context.Context, lv slog.Level) bool {
+	return lv >= slog.LevelInfo && l.handler().Enabled(ctx, lv)
+}
+func (l *lazyHandler) Handle(ctx context.Context, r slog.Record) error {
+	return l.handler().Handle(ctx, r)
+}
+func (l *lazyHandler) WithAttrs(as []slog.Attr) slog.Handler { return l.handler().WithAttrs(as) }
+func (l *lazyHandler) WithGroup(g string) slog.Handler       { return l.handler().WithGroup(g) }
