@@ -7,12 +7,9 @@
 package main
 
 import (
-	"fmt"
 	"os"
-	"runtime/debug"
 
 	"letterbox/internal/cli"
-	"letterbox/internal/status"
 )
 
 func main() {
@@ -21,14 +18,6 @@ func main() {
 
 // run serves and turns the result into the exit code, writing the one
 // status line on failure.
-func run(args []string) (code int) {
-	e := &cli.Env{}
-	defer func() {
-		if r := recover(); r != nil {
-			fmt.Fprintf(os.Stderr, "4.3.0 internal error: %v\n%s", r, debug.Stack())
-			code = status.TempFail
-		}
-		e.Flush()
-	}()
-	return cli.ExitCode(runLMTP(e, args))
+func run(args []string) int {
+	return cli.Run(func(e *cli.Env) int { return cli.ExitCode(runLMTP(e, args)) })
 }

@@ -5,7 +5,6 @@ import (
 	"io"
 	"os"
 	"runtime"
-	"runtime/debug"
 
 	"letterbox/internal/cli"
 	"letterbox/internal/status"
@@ -50,17 +49,12 @@ func main() {
 
 // run dispatches args and turns the result into the exit code, writing the
 // one status line on failure.
-func run(args []string) (code int) {
-	e := &cli.Env{}
-	defer func() {
-		// A bug must never bounce mail: report it as a temporary failure
-		// (docs/design.md §2.1, "a bug (panic)").
-		if r := recover(); r != nil {
-			fmt.Fprintf(os.Stderr, "4.3.0 internal error: %v\n%s", r, debug.Stack())
-			code = status.TempFail
-		}
-		e.Flush()
-	}()
+func run(args []string) int {
+	return cli.Run(func(e *cli.Env) int { return dispatch(e, args) })
+}
+
+// dispatch runs the command args name.
+func dispatch(e *cli.Env, args []string) int {
 	if len(args) == 0 {
 		usage(os.Stderr)
 		return status.Usage

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"sync"
 
 	"letterbox/internal/status"
@@ -138,3 +139,19 @@ func (l *lazyHandler) Handle(ctx context.Context, r slog.Record) error {
 }
 func (l *lazyHandler) WithAttrs(as []slog.Attr) slog.Handler { return l.handler().WithAttrs(as) }
 func (l *lazyHandler) WithGroup(g string) slog.Handler       { return l.handler().WithGroup(g) }
+
+// Run runs cmd with a fresh Env and returns the exit code: the one status
+// line is written first, then the held-back log lines (Flush). A bug must
+// never bounce mail: a panic is a temporary failure (docs/design.md §2.1,
+// "a bug (panic)"), reported with its stack.
+func Run(cmd func(e *Env) int) (code int) {
+	e := &Env{}
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(os.Stderr, "4.3.0 internal error: %v\n%s", r, debug.Stack())
+			code = status.TempFail
+		}
+		e.Flush()
+	}()
+	return cmd(e)
+}
