@@ -14,6 +14,7 @@ import (
 
 	"letterbox/deliver"
 	"letterbox/internal/status"
+	"letterbox/internal/sys"
 	"letterbox/maildir"
 )
 
@@ -212,7 +213,7 @@ func (ss *session) deliver(m *deliver.Message, t *target, start time.Time) (err 
 	if set.Config.LMTP.Mailbox != "" {
 		// The virtual layout is ours: its directories are made on first
 		// delivery, 0700, under the daemon's uid.
-		if err := makeParents(t.mailbox); err != nil {
+		if err := makeParents(set.Sys, t.mailbox); err != nil {
 			res.Mailbox = t.mailbox
 			return status.Of(err, t.mailbox, set.Config.QuotaTempfail)
 		}
@@ -231,19 +232,34 @@ func (ss *session) deliver(m *deliver.Message, t *target, start time.Time) (err 
 	return err
 }
 
-// makeParents creates the directories above a virtual mailbox, 0700. A
-// Maildir (a trailing "/") is itself created by deliver (create_folders).
+// makeParents creates the directories above a virtual mailbox, 0700, and
+// fsyncs the directory that holds each new one: a 250 promises that the
+// message survives a crash, and a message in a directory whose own name
+// was never made durable does not. A Maildir (a trailing "/") is itself
+// created by deliver (create_folders), which syncs what it makes.
 var mkdirMu sync.Mutex
 
-func makeParents(mailbox string) error {
+func makeParents(s sys.Sys, mailbox string) error {
 	dir := filepath.Dir(strings.TrimSuffix(mailbox, "/"))
 	if _, err := os.Stat(dir); err == nil {
 		return nil
 	}
 	mkdirMu.Lock()
 	defer mkdirMu.Unlock()
+	var missing []string // innermost first
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil || d == filepath.Dir(d) {
+			break
+		}
+		missing = append(missing, d)
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("create %s: %w", dir, err)
+	}
+	for _, d := range missing {
+		if err := sys.SyncDir(s, filepath.Dir(d)); err != nil {
+			return err
+		}
 	}
 	return nil
 }
