@@ -17,22 +17,15 @@ import (
 // socket of the configured mode, delivers a transaction into the virtual
 // layout, reloads its configuration on SIGHUP and exits 0 on SIGTERM.
 func TestProcess(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds both binaries")
-	}
+	bin := buildBinaries(t)
 	dir := t.TempDir()
-	for _, b := range []struct{ out, pkg string }{{"letterbox", "../letterbox"}, {"letterbox-lmtp", "."}} {
-		if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, b.out), b.pkg).CombinedOutput(); err != nil {
-			t.Fatalf("build %s: %v\n%s", b.pkg, err, out)
-		}
-	}
 	sock := filepath.Join(dir, "lmtp.sock")
 	cfg := filepath.Join(dir, "lb.toml")
 	conf := "log = \"stderr\"\n[lmtp]\nsocket_mode = \"0600\"\nmailbox = \"" + dir + "/mail/{domain}/{user}/\"\n"
 	if err := os.WriteFile(cfg, []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(filepath.Join(dir, "letterbox"), "lmtp", "-c", cfg, "--listen", "unix:"+sock)
+	cmd := exec.Command(filepath.Join(bin, "letterbox"), "lmtp", "-c", cfg, "--listen", "unix:"+sock)
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
