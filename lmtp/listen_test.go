@@ -1,10 +1,12 @@
 package lmtp
 
 import (
+	"errors"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -117,3 +119,51 @@ func TestListenStale(t *testing.T) {
 	})
 }
 
+// A live server too busy to take another connection (its backlog full:
+// connect says EAGAIN, not ECONNREFUSED) is still a live server: its
+// socket is not removed.
+func TestListenBusySocket(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "busy.sock")
+	fd, err := syscall.Socket(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	if err := syscall.Bind(fd, &syscall.SockaddrUnix{Name: path}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil {
+		t.Fatal(err)
+	}
+	// Fill the backlog: connections nobody accepts, until one is refused
+	// for being one too many.
+	var full error
+	for i := 0; i < 64 && full == nil; i++ {
+		c, err := net.Dial("unix", path)
+		if err != nil {
+			full = err
+			break
+		}
+		defer c.Close()
+	}
+	if !errors.Is(full, syscall.EAGAIN) {
+		t.Fatalf("could not fill the backlog: last dial %v", full)
+	}
+	if l, err := Listen("unix:"+path, 0o600); err == nil || !strings.Contains(err.Error(), "another server listens there") {
+		if err == nil {
+			l.Close()
+		}
+		t.Fatalf("Listen over a busy live socket: %v, want a refusal", err)
+	}
+	// Still the busy server's socket: the first connection it accepts is
+	// one of those made above, not a new server's.
+	var st syscall.Stat_t
+	if err := syscall.Lstat(path, &st); err != nil || st.Mode&syscall.S_IFMT != syscall.S_IFSOCK {
+		t.Fatalf("the busy server's socket is gone: %v", err)
+	}
+	nfd, _, err := syscall.Accept(fd)
+	if err != nil {
+		t.Fatalf("the busy server accepts nothing: %v", err)
+	}
+	syscall.Close(nfd)
+}
