@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bufio"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -25,7 +27,7 @@ func buildLMTP(t *testing.T, dir string) {
 }
 
 // startLMTPServer runs argv (ending in "letterbox lmtp -c FILE") and waits
-// until the unix socket sock accepts a connection. The caller stops it with
+// until the server greets on the unix socket sock. The caller stops it with
 // stopLMTPServer.
 func startLMTPServer(t *testing.T, sock string, argv ...string) *proc {
 	t.Helper()
@@ -35,10 +37,22 @@ func startLMTPServer(t *testing.T, sock string, argv ...string) *proc {
 			t.Fatalf("%s exited %d: %s", p.name, p.code, p.stderr.String())
 		}
 		c, err := net.Dial("unix", sock)
-		if err == nil {
-			c.Close()
+		if err != nil {
+			return false
 		}
-		return err == nil
+		defer c.Close()
+		// Greeting, QUIT, 221: a client that hung up on the greeting
+		// would be logged as a reset connection.
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		br := bufio.NewReader(c)
+		if l, err := br.ReadString('\n'); err != nil || !strings.HasPrefix(l, "220 ") {
+			t.Fatalf("%s: greeting %q %v", sock, l, err)
+		}
+		io.WriteString(c, "QUIT\r\n")
+		if l, err := br.ReadString('\n'); err != nil || !strings.HasPrefix(l, "221 ") {
+			t.Fatalf("%s: QUIT: %q %v", sock, l, err)
+		}
+		return true
 	})
 	return p
 }
@@ -138,7 +152,7 @@ virtual_transport = lmtp:unix:%s
 	aliceMbox := filepath.Join(alice.Home, "mbox")
 	sent := func(line, relay string) {
 		t.Helper()
-		re := `postfix/lmtp\[\d+\]: .*relay=\S+\[` + regexp.QuoteMeta(relay) + `\], .*dsn=2\.0\.0, status=sent \(250 2\.0\.0 `
+		re := `postfix/lmtp\[\d+\]: .*relay=\S+\[` + regexp.QuoteMeta(relay) + `\], .*dsn=2\.0\.0, status=sent \(250 2\.0\.0 <[^>]+> Delivered\)`
 		if !regexp.MustCompile(re).MatchString(line) {
 			t.Fatalf("want a delivery by lmtp to %s, sent with 2.0.0; got:\n%s", relay, line)
 		}
