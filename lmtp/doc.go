@@ -9,7 +9,7 @@
 // # What it guarantees
 //
 //   - One reply per accepted RCPT after DATA, in RCPT order, duplicates
-//     included; a 250 only once that recipient's message is durable (the
+//     included; a 250 ("Delivered") only once that recipient's message is durable (the
 //     delivery core's guarantee); one recipient's failure does not fail
 //     the others. Replies come from Reply: temporary failures are 451 or
 //     452 with our RFC 3463 code, and only the permanent DSNs it lists

@@ -13,8 +13,9 @@ import (
 )
 
 // Listen listens on addr: "unix:/PATH" (a socket of the given mode; a
-// stale socket file left there is removed, anything else that is not a
-// socket is refused) or "HOST:PORT".
+// stale socket file left there, one that refuses connections, is removed;
+// a socket that accepts them or may, and anything that is not a socket,
+// are refused) or "HOST:PORT".
 func Listen(addr string, mode os.FileMode) (net.Listener, error) {
 	path, ok := strings.CutPrefix(addr, "unix:")
 	if !ok {
@@ -34,11 +35,17 @@ func Listen(addr string, mode os.FileMode) (net.Listener, error) {
 	case st.Mode().Type() != fs.ModeSocket:
 		return nil, fmt.Errorf("listen on %s: %s exists and is not a socket (%s); not removed", addr, path, st.Mode().Type())
 	default:
-		// A socket file outlives its server. One that still answers is
-		// another server's: leave it.
-		if c, err := net.Dial("unix", path); err == nil {
+		// A socket file outlives its server. Only one that refuses a
+		// connection (ECONNREFUSED: nobody listens) is stale; one that
+		// answers, or is too busy to (EAGAIN: a full backlog), or that we
+		// may not use (EACCES), may be another server's: leave it.
+		c, err := net.Dial("unix", path)
+		if err == nil {
 			c.Close()
 			return nil, fmt.Errorf("listen on %s: another server listens there", addr)
+		}
+		if !errors.Is(err, syscall.ECONNREFUSED) {
+			return nil, fmt.Errorf("listen on %s: another server listens there, or may: %w", addr, err)
 		}
 		if err := os.Remove(path); err != nil {
 			return nil, fmt.Errorf("listen on %s: remove stale socket: %w", addr, err)

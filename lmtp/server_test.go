@@ -255,13 +255,15 @@ func TestPerRecipientReplies(t *testing.T) {
 	}
 	r.expect("DATA\r\n", "354 ")
 	r.send("Subject: x\r\n\r\nbody\r\n.\r\n")
-	r.expect("", "250 2.0.0 <alice@example.net>")
-	r.expect("", "250 2.0.0 <alice@example.net>")
+	// A 250 says the message is in the mailbox, not "queued" (go-smtp's
+	// default text), which would read in the MTA's log as if it were not.
+	r.expect("", "250 2.0.0 <alice@example.net> Delivered")
+	r.expect("", "250 2.0.0 <alice@example.net> Delivered")
 	got := r.expect("", "451 4.2.0 <carol@example.net>")
 	if !strings.Contains(got, "carol") {
 		t.Errorf("reply %q does not say what failed", got)
 	}
-	r.expect("", "250 2.0.0 <bob@example.net>")
+	r.expect("", "250 2.0.0 <bob@example.net> Delivered")
 	if n := len(messages(t, filepath.Join(ts.dir, "example.net", "alice"))); n != 2 {
 		t.Errorf("alice has %d messages, want 2", n)
 	}

@@ -173,11 +173,16 @@ func (ss *session) LMTPData(r io.Reader, sc smtp.StatusCollector) error {
 		if rep := Reply(err); rep != nil {
 			sc.SetStatus(t.addr.Addr, rep)
 		} else {
-			sc.SetStatus(t.addr.Addr, nil)
+			sc.SetStatus(t.addr.Addr, delivered)
 		}
 	}
 	return nil
 }
+
+// delivered is the reply for a recipient whose message is durable in its
+// mailbox. go-smtp's own text for a nil status, "OK: queued", would read in
+// the MTA's log as if the message were waiting somewhere.
+var delivered = &smtp.SMTPError{Code: 250, EnhancedCode: smtp.EnhancedCode{2, 0, 0}, Message: "Delivered"}
 
 // deliver delivers m to t and logs the one line of the delivery.
 func (ss *session) deliver(m *deliver.Message, t *target, start time.Time) (err error) {

@@ -46,39 +46,7 @@ func TestProcess(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 
-	transaction := func(rcpt string) []string {
-		t.Helper()
-		c, err := net.Dial("unix", sock)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		c.SetDeadline(time.Now().Add(10 * time.Second))
-		br := bufio.NewReader(c)
-		var replies []string
-		read := func() {
-			for {
-				l, err := br.ReadString('\n')
-				if err != nil {
-					t.Fatalf("read: %v (replies so far %q)", err, replies)
-				}
-				replies = append(replies, strings.TrimRight(l, "\r\n"))
-				if len(l) < 4 || l[3] != '-' {
-					return
-				}
-			}
-		}
-		read()
-		for _, cmd := range []string{"LHLO mx.test", "MAIL FROM:<a@example.org>", "RCPT TO:<" + rcpt + ">", "DATA"} {
-			c.Write([]byte(cmd + "\r\n"))
-			read()
-		}
-		c.Write([]byte("Subject: over lmtp\r\n\r\nbody\r\n.\r\n"))
-		read()
-		c.Write([]byte("QUIT\r\n"))
-		return replies
-	}
-	r := transaction("alice@example.org")
+	r := transaction(t, sock, "alice@example.org")
 	if last := r[len(r)-1]; !strings.HasPrefix(last, "250 ") {
 		t.Fatalf("after DATA: %q (all %q)", last, r)
 	}
@@ -93,7 +61,7 @@ func TestProcess(t *testing.T) {
 	os.WriteFile(cfg, []byte(conf), 0o644)
 	cmd.Process.Signal(syscall.SIGHUP)
 	time.Sleep(300 * time.Millisecond)
-	transaction("bob@example.org")
+	transaction(t, sock, "bob@example.org")
 	if files, _ := filepath.Glob(filepath.Join(dir, "mail2", "example.org", "bob", "new", "*")); len(files) != 1 {
 		t.Errorf("after SIGHUP: %d messages in the reloaded layout, want 1\n%s", len(files), stderr.String())
 	}
@@ -109,4 +77,39 @@ func TestProcess(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatalf("still running 15 s after SIGTERM")
 	}
+}
+
+// transaction sends one message to rcpt over the unix socket sock and
+// returns every reply line.
+func transaction(t *testing.T, sock, rcpt string) []string {
+	t.Helper()
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	br := bufio.NewReader(c)
+	var replies []string
+	read := func() {
+		for {
+			l, err := br.ReadString('\n')
+			if err != nil {
+				t.Fatalf("read: %v (replies so far %q)", err, replies)
+			}
+			replies = append(replies, strings.TrimRight(l, "\r\n"))
+			if len(l) < 4 || l[3] != '-' {
+				return
+			}
+		}
+	}
+	read()
+	for _, cmd := range []string{"LHLO mx.test", "MAIL FROM:<a@example.org>", "RCPT TO:<" + rcpt + ">", "DATA"} {
+		c.Write([]byte(cmd + "\r\n"))
+		read()
+	}
+	c.Write([]byte("Subject: over lmtp\r\n\r\nbody\r\n.\r\n"))
+	read()
+	c.Write([]byte("QUIT\r\n"))
+	return replies
 }

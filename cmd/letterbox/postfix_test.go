@@ -62,6 +62,7 @@ error     unix  -       -       n       -       -       error
 retry     unix  -       -       n       -       -       error
 discard   unix  -       -       n       -       -       discard
 local     unix  -       n       n       -       -       local
+lmtp      unix  -       -       n       -       -       lmtp
 anvil     unix  -       -       n       -       1       anvil
 scache    unix  -       -       n       -       1       scache
 postlog   unix-dgram n  -       n       -       1       postlogd
@@ -166,6 +167,85 @@ func (p *postfix) delivery(id, rcpt string) string {
 	return p.waitLog(regexp.QuoteMeta(id+": to=<"+rcpt+">") + `.*status=(sent|deferred|bounced)`)[0]
 }
 
+// postfixSetup is what every Postfix test starts with: it skips unless
+// root with Postfix installed, and returns a temporary directory that every
+// user can traverse, with the letterbox binary (testscript's copy) in
+// dir/bin where every user can run it.
+func postfixSetup(t *testing.T) (dir, bin string) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: starts a Postfix instance and makes users with useradd")
+	}
+	needPeers(t, "postfix")
+	dir = t.TempDir()
+	if err := openPath(dir); err != nil {
+		t.Fatal(err)
+	}
+	bin = filepath.Join(dir, "bin", "letterbox")
+	os.Mkdir(filepath.Dir(bin), 0o755)
+	src, err := os.ReadFile(letterboxPath(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, bin, string(src), 0o755)
+	return dir, bin
+}
+
+// holdLock holds the lock of mailbox with "letterbox lock" until the
+// returned function is called, which waits for the holder to exit.
+func holdLock(t *testing.T, bin, conf, mailbox string) (release func()) {
+	t.Helper()
+	holder := exec.Command(bin, "lock", "-c", conf, mailbox, "--", "sh", "-c", "echo held; read x || true")
+	holder.Env = testEnv()
+	stdin, _ := holder.StdinPipe()
+	stdout, _ := holder.StdoutPipe()
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { holder.Process.Kill(); holder.Wait() })
+	if _, err := io.ReadFull(stdout, make([]byte, 5)); err != nil {
+		t.Fatalf("lock holder: %v", err)
+	}
+	return func() {
+		t.Helper()
+		stdin.Close()
+		if err := holder.Wait(); err != nil {
+			t.Fatalf("lock holder: %v", err)
+		}
+	}
+}
+
+// wantQueued fails unless queue ID id is in the queue.
+func (p *postfix) wantQueued(id string) {
+	p.t.Helper()
+	if q := p.run("postqueue", "-p"); !strings.Contains(q, id) {
+		p.t.Fatalf("deferred message %s is not in the queue:\n%s", id, q)
+	}
+}
+
+// wantQueueEmpty fails unless the queue is empty.
+func (p *postfix) wantQueueEmpty() {
+	p.t.Helper()
+	if q := p.run("postqueue", "-p"); !strings.Contains(q, "Mail queue is empty") {
+		p.t.Fatalf("queue not empty:\n%s", q)
+	}
+}
+
+// flushDeferred flushes the queue and waits until the deferred message id
+// has been delivered to rcpt and removed from the queue: two attempts
+// logged in all (deferred, sent), so it was delivered once. It returns
+// the line of the second attempt.
+func (p *postfix) flushDeferred(id, rcpt string) string {
+	p.t.Helper()
+	p.run("postqueue", "-f")
+	line := p.waitLog(regexp.QuoteMeta(id+": to=<"+rcpt+">") + `.*status=sent`)[0]
+	p.waitLog(regexp.QuoteMeta(id + ": removed"))
+	if n := strings.Count(p.readLog(), id+": to=<"+rcpt+">"); n != 2 {
+		p.t.Fatalf("%d delivery attempts logged for %s, want 2 (deferred, sent)", n, id)
+	}
+	return line
+}
+
 // TestPostfix runs a real Postfix (Debian's package) that delivers through
 // letterbox, set up as README.md says: as mailbox_command for a local user,
 // and as a pipe(8) transport (flags=DRhu, one recipient per delivery) for a
@@ -173,22 +253,7 @@ func (p *postfix) delivery(id, rcpt string) string {
 // Postfix with letterbox's 4.2.0 and delivered exactly once by a later flush;
 // a Delivered-To loop that letterbox finds is bounced with 5.4.6.
 func TestPostfix(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: starts a Postfix instance and makes users with useradd")
-	}
-	needPeers(t, "postfix")
-	dir := t.TempDir()
-	if err := openPath(dir); err != nil {
-		t.Fatal(err)
-	}
-	// The binary where every user can run it.
-	bin := filepath.Join(dir, "bin", "letterbox")
-	os.Mkdir(filepath.Dir(bin), 0o755)
-	src, err := os.ReadFile(letterboxPath(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, bin, string(src), 0o755)
+	dir, bin := postfixSetup(t)
 	alice, delAlice, err := addUser("alice", filepath.Join(dir, "home", "alice"))
 	if err != nil {
 		t.Fatal(err)
@@ -256,25 +321,13 @@ noloopcheck unix -      n       n       -       -       pipe
 
 	// 3. A lock held past lock_timeout: letterbox says 4.2.0, Postfix defers
 	// and keeps the message.
-	holder := exec.Command(bin, "lock", "-c", conf, aliceMbox, "--", "sh", "-c", "echo held; read x || true")
-	holder.Env = testEnv()
-	stdin, _ := holder.StdinPipe()
-	stdout, _ := holder.StdoutPipe()
-	if err := holder.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer holder.Process.Kill()
-	if _, err := io.ReadFull(stdout, make([]byte, 5)); err != nil {
-		t.Fatalf("lock holder: %v", err)
-	}
+	release := holdLock(t, bin, conf, aliceMbox)
 	id = pf.send("sender@example.org", aliceAddr, "three@test", "Subject: three\n\nbody\n")
 	line := pf.delivery(id, aliceAddr)
 	if !regexp.MustCompile(`dsn=4\.2\.0, status=deferred \(\S+/mbox\.lock: lock busy for 2s \(held by `).MatchString(line) {
 		t.Fatalf("delivery under a held lock: %s", line)
 	}
-	if q := pf.run("postqueue", "-p"); !strings.Contains(q, id) {
-		t.Fatalf("deferred message %s is not in the queue:\n%s", id, q)
-	}
+	pf.wantQueued(id)
 	if _, msgs := readMbox(t, aliceMbox); len(msgs) != 1 {
 		t.Fatalf("alice's mbox holds %d messages while locked, want 1", len(msgs))
 	}
@@ -291,21 +344,11 @@ noloopcheck unix -      n       n       -       -       pipe
 	}
 
 	// 5. The lock is released; a flush delivers the deferred message, once.
-	stdin.Close()
-	if err := holder.Wait(); err != nil {
-		t.Fatalf("lock holder: %v", err)
-	}
-	pf.run("postqueue", "-f")
-	pf.waitLog(regexp.QuoteMeta(id+": to=<"+aliceAddr+">") + `.*status=sent`)
-	pf.waitLog(regexp.QuoteMeta(id + ": removed"))
+	release()
+	pf.flushDeferred(id, aliceAddr)
 	_, msgs = readMbox(t, aliceMbox)
 	if len(msgs) != 2 || !strings.Contains(string(msgs[1]), "Subject: three\n") {
 		t.Fatalf("after the flush alice's mbox holds %d messages, want 2 (one, three): %q", len(msgs), msgs)
 	}
-	if n := strings.Count(pf.readLog(), id+": to=<"+aliceAddr+">"); n != 2 {
-		t.Fatalf("%d delivery attempts logged for %s, want 2 (deferred, sent)", n, id)
-	}
-	if q := pf.run("postqueue", "-p"); !strings.Contains(q, "Mail queue is empty") {
-		t.Fatalf("queue not empty:\n%s", q)
-	}
+	pf.wantQueueEmpty()
 }

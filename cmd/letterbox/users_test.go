@@ -1,72 +1,23 @@
 package main
 
 import (
-	"crypto/rand"
-	"encoding/hex"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"letterbox/internal/passwd"
+	"letterbox/internal/testuser"
 )
 
-// addUser creates a system user for a test with useradd (root only): a
-// unique name built from name, home as its home directory (created, owned by
-// the user, 0700) and its own group. It returns the user and a function that
-// deletes it again.
-func addUser(name, home string) (passwd.User, func(), error) {
-	var b [3]byte
-	rand.Read(b[:])
-	real := "lb" + hex.EncodeToString(b[:]) + "-" + name
-	if len(real) > 32 {
-		return passwd.User{}, nil, fmt.Errorf("user name %s too long", real)
-	}
-	out, err := exec.Command("useradd", "-M", "-U", "-d", home, "-s", "/usr/sbin/nologin", real).CombinedOutput()
-	if err != nil {
-		return passwd.User{}, nil, fmt.Errorf("useradd %s: %v: %s", real, err, out)
-	}
-	del := func() { exec.Command("userdel", real).Run() }
-	u, err := passwd.System().Lookup(real)
-	if err == nil {
-		err = os.MkdirAll(home, 0o700)
-	}
-	if err == nil {
-		err = os.Chown(home, u.UID, u.GID)
-	}
-	if err == nil {
-		err = openPath(filepath.Dir(home))
-	}
-	if err != nil {
-		del()
-		return passwd.User{}, nil, err
-	}
-	return u, del, nil
-}
-
-// openPath lets every user traverse dir and its parents up to the
-// temporary directory: test directories are made 0700 by root, and a
-// delivery that switched to a test user must reach its mailbox.
-func openPath(dir string) error {
-	tmp := filepath.Clean(os.TempDir())
-	for d := filepath.Clean(dir); strings.HasPrefix(d, tmp+"/"); d = filepath.Dir(d) {
-		fi, err := os.Stat(d)
-		if err != nil {
-			return err
-		}
-		if fi.Mode().Perm()&0o001 == 0 {
-			if err := os.Chmod(d, fi.Mode().Perm()|0o011); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
+// addUser and openPath are testuser's, under the names these tests use.
+var (
+	addUser  = testuser.Add
+	openPath = testuser.OpenPath
+)
 
 // cmdUseradd is "useradd NAME": a system user for this script (root only),
 // deleted when the script ends. It sets $NAME to the user's real name, and
