@@ -32,7 +32,7 @@
 # run: no transaction starts after it (procmail sleeps 8 s when it finds
 # the mailbox locked). LETTERBOX must have letterbox-lmtp beside it.
 # Needs: dovecot-core, dovecot-lmtpd, procmail, safecat (Debian packages).
-n=1000 reps=3 conns="1 4 16" targets="mbox1 mbox100 maildir" deadline=20 big=10 bign=48
+n=1000 reps=3 conns="1 4 16" targets="mbox1 mbox100 maildir" deadline=10 big=10 bign=48
 while getopts n:r:c:t:d:b:m: o; do
   case $o in
   n) n=$OPTARG ;; r) reps=$OPTARG ;; c) conns=$OPTARG ;; t) targets=$OPTARG ;;
