@@ -285,15 +285,15 @@ type visited struct {
 }
 
 // walk visits the MIME parts of the message depth first (only those on
-// the way to target, if not nil) until visit returns true. It returns the
-// reader of the message, which the caller closes, so that a part found
-// can still be read.
+// the way to target, if not nil) until visit returns true.
 func (m *Message) walk(ctx context.Context, target []int, visit func(visited) bool) error {
 	r := m.open()
 	defer closeReader(r)
 	return m.walkFrom(ctx, r, target, visit)
 }
 
+// walkFrom is walk on r, a new reader of the message, which the caller
+// closes: a part visit keeps can still be read.
 func (m *Message) walkFrom(ctx context.Context, r io.Reader, target []int, visit func(visited) bool) error {
 	if err := skip(r, m.body); err != nil {
 		return fmt.Errorf("read message body: %w", err)

@@ -29,7 +29,7 @@ func (e *RuntimeError) Error() string {
 
 func (e *RuntimeError) Unwrap() error { return e.Err }
 
-// Environment returns the RFC 5183 items scripts see: o.Environment over
+// environment returns the RFC 5183 items scripts see: o.Environment over
 // the defaults location "MDA", name "letterbox", phase "during".
 func (o Options) environment() interp.MapEnv {
 	env := interp.MapEnv{"location": "MDA", "name": "letterbox", "phase": "during"}
@@ -65,7 +65,8 @@ func (allowAll) RedirectAllowed(context.Context, *interp.RuntimeData, string) (b
 // into twice, or INBOX kept and filed into (INBOX in any case, RFC 3501
 // §5.1), is stored once, with the union of the flags and :copy only if
 // every one had it; the implicit keep merges into an explicit keep or
-// fileinto INBOX the same way (Result.ImplicitKeep is then false); a
+// fileinto INBOX the same way (Result.ImplicitKeep is then false, and
+// that fileinto loses :copy, as it now stands for the keep); a
 // redirect to the same address twice is sent once.
 //
 // On a run-time error, or when ctx ends, Run returns what the scripts
@@ -209,8 +210,9 @@ func build(acts []interp.AppliedAction, implicit bool, flags []string, run *siev
 	if implicit {
 		if i, ok := stores["INBOX"]; ok {
 			// The implicit keep stores into INBOX, which an action
-			// already does: one copy (RFC 5228 §2.10.3).
-			res.Actions[i] = mergeStore(res.Actions[i], flags, true)
+			// already does: one copy (RFC 5228 §2.10.3), and that
+			// store now stands for the keep, so it is no :copy.
+			res.Actions[i] = mergeStore(res.Actions[i], flags, false)
 		} else {
 			res.ImplicitKeep = true
 			res.KeepFlags = slices.Clone(flags)
@@ -256,4 +258,3 @@ func unionFlags(a, b []string) []string {
 	}
 	return out
 }
-
