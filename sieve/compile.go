@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/foxcpp/go-sieve/interp"
 	"github.com/foxcpp/go-sieve/lexer"
@@ -18,6 +19,12 @@ import (
 
 	"letterbox/sieveext"
 )
+
+// lazyRE compiles expr on first use: letterbox deliver starts once per
+// message, and most runs never format a compile error.
+func lazyRE(expr string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(expr) })
+}
 
 // Options are the administrator's settings for compiling and running
 // scripts. The zero Options are Pigeonhole's defaults.
@@ -212,24 +219,24 @@ type loadError struct {
 // posRE finds the "LINE:COL: " go-sieve puts before a message whose
 // position it knows, after the "LoadCmd NAME: " prefixes of the commands
 // around it.
-var posRE = regexp.MustCompile(`(?:^|: )(\d+):(\d+): (.*)$`)
+var posRE = lazyRE(`(?:^|: )(\d+):(\d+): (.*)$`)
 
 // internalPrefixes are the names of go-sieve's functions it puts before
 // its messages; they mean nothing to the script's author.
-var internalPrefixes = regexp.MustCompile(`^(?:(?:LoadCmd [^ :]+|LoadSpec|LoadBlock|LoadTest|loadRequire|go-sieve/lexer|lexer|parser): )+`)
+var internalPrefixes = lazyRE(`^(?:(?:LoadCmd [^ :]+|LoadSpec|LoadBlock|LoadTest|loadRequire|go-sieve/lexer|lexer|parser): )+`)
 
 // compileError turns a go-sieve error into a *CompileError with the best
 // position it can find.
 func compileError(name string, src []byte, o Options, err error) *CompileError {
 	msg := err.Error()
 	ce := &CompileError{File: name}
-	if m := posRE.FindStringSubmatch(msg); m != nil {
+	if m := posRE().FindStringSubmatch(msg); m != nil {
 		ce.Line, _ = strconv.Atoi(m[1])
 		ce.Col, _ = strconv.Atoi(m[2])
-		ce.Msg = internalPrefixes.ReplaceAllString(m[3], "")
+		ce.Msg = internalPrefixes().ReplaceAllString(m[3], "")
 		return ce
 	}
-	ce.Msg = internalPrefixes.ReplaceAllString(msg, "")
+	ce.Msg = internalPrefixes().ReplaceAllString(msg, "")
 	var le lexError
 	var pe parseError
 	var lo loadError
@@ -244,7 +251,7 @@ func compileError(name string, src []byte, o Options, err error) *CompileError {
 		if errors.Is(le.error, io.ErrUnexpectedEOF) {
 			ce.Msg = "unexpected end of script"
 		}
-		if m := unexpectedChar.FindStringSubmatch(ce.Msg); m != nil {
+		if m := unexpectedChar().FindStringSubmatch(ce.Msg); m != nil {
 			if c, err := strconv.Atoi(m[1]); err == nil && c < 256 {
 				ce.Msg = fmt.Sprintf("unexpected character %q", rune(c))
 			}
@@ -274,7 +281,7 @@ func compileError(name string, src []byte, o Options, err error) *CompileError {
 
 // unexpectedChar is the lexer's message for a byte it does not expect,
 // which it gives as a decimal number.
-var unexpectedChar = regexp.MustCompile(`^unexpected character: (\d+)$`)
+var unexpectedChar = lazyRE(`^unexpected character: (\d+)$`)
 
 // endPosition returns the line and column of the last of the first n
 // bytes of src: where the lexer stopped when it had read n bytes, or the

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"regexp"
 	"slices"
 	"strings"
 
@@ -150,7 +149,7 @@ func (m *Message) MessageSize() int { return int(m.size) }
 // encodedWords matches a run of RFC 2047 encoded words separated by white
 // space only, which decodes as one piece (RFC 2047 §6.2: the white space
 // between adjacent encoded words is not displayed).
-var encodedWords = regexp.MustCompile(`=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=(?:[ \t]+=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=)*`)
+var encodedWords = lazyRE(`=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=(?:[ \t]+=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=)*`)
 
 var wordDecoder = mime.WordDecoder{CharsetReader: charsetReader}
 
@@ -190,7 +189,7 @@ func decodeValue(name, v string) string {
 		return v
 	}
 	addr := addressFields[strings.ToLower(name)]
-	return encodedWords.ReplaceAllStringFunc(v, func(run string) string {
+	return encodedWords().ReplaceAllStringFunc(v, func(run string) string {
 		dec, err := wordDecoder.DecodeHeader(run)
 		if err != nil {
 			return run

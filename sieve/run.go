@@ -110,7 +110,7 @@ func Run(ctx context.Context, scripts []*Script, m *Message, env Envelope, host 
 		acts = append(acts, own...)
 		if err != nil {
 			re := &RuntimeError{Script: s.Name, Err: err}
-			if mt := posRE.FindStringSubmatch(err.Error()); mt != nil {
+			if mt := posRE().FindStringSubmatch(err.Error()); mt != nil {
 				re.Line, _ = strconv.Atoi(mt[1])
 				re.Col, _ = strconv.Atoi(mt[2])
 			}
