@@ -312,25 +312,38 @@ func (r *byteReader) Read(p []byte) (int, error) {
 	return 1, nil
 }
 
-// LoadFile compiles the script in the file at path. It opens the file
-// without following a symbolic link at the last component and refuses
-// anything but a regular file (a FIFO would block the delivery, a device
-// would be read forever). Who may own the file is the caller's policy.
+// ErrUnsafe marks a script file that LoadFile will not run: not a regular
+// file, owned by someone else, writable by others, or too large.
+var ErrUnsafe = errors.New("unsafe script file")
+
+// LoadFile compiles the script in the file at path, if it is safe to run
+// for the running user (docs/design.md §10.1): a regular file (a FIFO
+// would block the delivery, a device would be read forever) of at most
+// MaxScriptSize bytes, owned by the running user or root, and writable by
+// neither group nor others — anyone else who could write it could file
+// the user's mail anywhere or redirect it away. The path may be a
+// symbolic link: ~/.dovecot.sieve is one, to the active script, under
+// ManageSieve; the checks are on the file opened. A missing file is an
+// error wrapping fs.ErrNotExist; an unsafe one wraps ErrUnsafe.
 func LoadFile(path string, o Options) (*Script, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open script: %w", err)
 	}
 	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("stat script: %w", err)
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		return nil, fmt.Errorf("stat script %s: %w", path, err)
 	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("open script %s: not a regular file", path)
+	switch uid := uint32(os.Geteuid()); {
+	case st.Mode&unix.S_IFMT != unix.S_IFREG:
+		return nil, fmt.Errorf("%w: %s is not a regular file", ErrUnsafe, path)
+	case st.Uid != uid && st.Uid != 0:
+		return nil, fmt.Errorf("%w: %s is owned by uid %d, not by uid %d or root", ErrUnsafe, path, st.Uid, uid)
+	case st.Mode&0o022 != 0:
+		return nil, fmt.Errorf("%w: %s is writable by group or others (mode %o)", ErrUnsafe, path, st.Mode&0o777)
+	case st.Size > MaxScriptSize:
+		return nil, fmt.Errorf("%w: %s has %d bytes, more than %d", ErrUnsafe, path, st.Size, MaxScriptSize)
 	}
-	if fi.Size() > MaxScriptSize {
-		return nil, &CompileError{File: path, Msg: fmt.Sprintf("script larger than %d bytes", MaxScriptSize)}
-	}
-	return Compile(path, f, o)
+	return Compile(path, io.LimitReader(f, MaxScriptSize), o)
 }

@@ -2,9 +2,12 @@ package sieve
 
 import (
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -83,13 +86,43 @@ func TestLoadFile(t *testing.T) {
 	if _, err := LoadFile(good, Options{}); err != nil {
 		t.Fatalf("LoadFile: %v", err)
 	}
+	// ManageSieve makes ~/.dovecot.sieve a link to the active script.
 	link := filepath.Join(dir, "link.sieve")
 	os.Symlink(good, link)
-	if _, err := LoadFile(link, Options{}); err == nil {
-		t.Error("LoadFile followed a symbolic link")
+	if _, err := LoadFile(link, Options{}); err != nil {
+		t.Errorf("LoadFile through a symbolic link: %v", err)
 	}
-	if _, err := LoadFile(dir, Options{}); err == nil {
-		t.Error("LoadFile read a directory")
+	if _, err := LoadFile(dir, Options{}); !errors.Is(err, ErrUnsafe) {
+		t.Errorf("LoadFile of a directory: %v, want ErrUnsafe", err)
+	}
+	if _, err := LoadFile(filepath.Join(dir, "none.sieve"), Options{}); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("LoadFile of a missing file: %v, want fs.ErrNotExist", err)
+	}
+	// Anyone who can write the script can file or redirect the mail.
+	for _, mode := range []os.FileMode{0o620, 0o602, 0o666} {
+		w := filepath.Join(dir, fmt.Sprintf("w%o.sieve", mode))
+		os.WriteFile(w, []byte("keep;\n"), 0o600)
+		os.Chmod(w, mode)
+		if _, err := LoadFile(w, Options{}); !errors.Is(err, ErrUnsafe) {
+			t.Errorf("LoadFile of a mode %o script: %v, want ErrUnsafe", mode, err)
+		}
+	}
+	// Owned by a third user (only root can make such a file here).
+	if os.Geteuid() == 0 {
+		other := filepath.Join(dir, "other.sieve")
+		os.WriteFile(other, []byte("keep;\n"), 0o600)
+		if err := os.Chown(other, 4242, 4242); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := LoadFile(other, Options{}); !errors.Is(err, ErrUnsafe) {
+			t.Errorf("LoadFile of another user's script: %v, want ErrUnsafe", err)
+		}
+	}
+	fifo := filepath.Join(dir, "fifo.sieve")
+	if err := syscall.Mkfifo(fifo, 0o600); err == nil {
+		if _, err := LoadFile(fifo, Options{}); !errors.Is(err, ErrUnsafe) {
+			t.Errorf("LoadFile of a FIFO: %v, want ErrUnsafe", err)
+		}
 	}
 	bad := filepath.Join(dir, "bad.sieve")
 	os.WriteFile(bad, []byte("keep;\nfoo;\n"), 0o600)

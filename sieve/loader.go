@@ -15,9 +15,9 @@ import (
 // is the file NAME.sieve in o.GlobalDir (:global) or o.PersonalDir
 // (:personal), as Pigeonhole's file storage names scripts. A name with a
 // "/" or starting with "." is refused (RFC 6609 §3.2 leaves names to the
-// implementation; a path would leave the directory). It checks nothing
-// about who owns the files: a caller with a policy passes its own loader
-// built on LoadFile. Each script is compiled once per loader.
+// implementation; a path would leave the directory). The files are
+// loaded with LoadFile, under its safety rules. Each script is compiled
+// once per loader.
 func DirLoader(o Options) sieveext.Loader {
 	cache := map[string]*interp.Script{}
 	return func(ctx context.Context, name string, global bool) (*interp.Script, error) {
