@@ -2,6 +2,7 @@ package sieve
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -133,7 +134,30 @@ func Run(ctx context.Context, scripts []*Script, m *Message, env Envelope, host 
 		}
 	}
 	res = build(acts, implicit, flags, run)
+	if err := rejectConflict(res); err != nil {
+		return res, &RuntimeError{Script: scripts[len(scripts)-1].Name, Err: err}
+	}
 	return res, nil
+}
+
+// rejectConflict refuses a reject or ereject combined with an action that
+// delivers or answers the message: RFC 5429 §2.1 makes them incompatible
+// with keep, fileinto, redirect (with :copy too) and vacation, and
+// Pigeonhole fails such a run. discard goes with it.
+func rejectConflict(res Result) error {
+	var reject, other bool
+	for _, a := range res.Actions {
+		switch a.(type) {
+		case Reject:
+			reject = true
+		case Keep, FileInto, Redirect, Vacation:
+			other = true
+		}
+	}
+	if reject && other {
+		return errors.New("reject cannot be combined with keep, fileinto, redirect or vacation (RFC 5429 §2.1)")
+	}
+	return nil
 }
 
 // cancelsImplicitKeep is go-sieve's unexported rule (RFC 5228 §2.10.2,

@@ -160,6 +160,28 @@ func TestRunRuntimeError(t *testing.T) {
 	}
 }
 
+// RFC 5429 §2.1: reject goes with discard, but with no action that
+// delivers or answers the message; such a run fails, and the caller keeps.
+func TestRunRejectConflict(t *testing.T) {
+	for _, tc := range []struct {
+		script string
+		fail   bool
+	}{
+		{`reject "no";`, false},
+		{`reject "no"; discard;`, false},
+		{`reject "no"; keep;`, true},
+		{`reject "no"; fileinto "A";`, true},
+		{`fileinto :copy "A"; ereject "no";`, true},
+		{`redirect :copy "a@b"; reject "no";`, true},
+	} {
+		_, err := Run(context.Background(), compileAll(t, req+tc.script), msg(t, testMsg), Envelope{}, testHost{}, nil, Options{})
+		var re *RuntimeError
+		if errors.As(err, &re) != tc.fail {
+			t.Errorf("%s: err %v, want failure %v", tc.script, err, tc.fail)
+		}
+	}
+}
+
 func TestRunContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
