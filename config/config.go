@@ -38,7 +38,16 @@ type Config struct {
 	StripMboxPrivateHeaders bool     `toml:"strip_mbox_private_headers"`
 	Fsync                   bool     `toml:"fsync"`
 	Log                     string   `toml:"log"`
-	LMTP                    LMTP     `toml:"lmtp"`
+	// Sieve (docs/design.md §10). Paths starting with "~/" are below the
+	// recipient's home directory.
+	SieveScript    string   `toml:"sieve_script"`     // the user's active script; "" disables
+	SieveBefore    []string `toml:"sieve_before"`     // admin scripts run before it
+	SieveAfter     []string `toml:"sieve_after"`      // admin scripts run after it
+	SieveGlobalDir string   `toml:"sieve_global_dir"` // include :global
+	MboxFolderDir  string   `toml:"mbox_folder_dir"`  // fileinto folders of an mbox INBOX
+	SendmailPath   string   `toml:"sendmail_path"`    // redirect, vacation
+	StateDir       string   `toml:"state_dir"`        // vacation, duplicate and retry records
+	LMTP           LMTP     `toml:"lmtp"`
 }
 
 // LMTP is the [lmtp] section: "letterbox lmtp", the LMTP server.
@@ -82,6 +91,11 @@ func Default() Config {
 		StripMboxPrivateHeaders: true,
 		Fsync:                   true,
 		Log:                     "syslog",
+		SieveScript:             "~/.dovecot.sieve",
+		SieveGlobalDir:          "/etc/letterbox/sieve",
+		MboxFolderDir:           "~/mail",
+		SendmailPath:            "/usr/sbin/sendmail",
+		StateDir:                "~/.letterbox",
 		LMTP: LMTP{
 			Listen:         []string{"unix:" + DefaultLMTPSocket},
 			SocketMode:     "0660",
@@ -329,7 +343,68 @@ func (c *Config) validate() error {
 	if !slices.Contains([]string{"syslog", "stderr", "none"}, c.Log) {
 		return bad("log", "%q is not one of syslog, stderr, none", c.Log)
 	}
+	// Each is read or written for the recipient: an absolute path, or one
+	// below the home ("~/..."); a relative path would depend on where the
+	// MTA started us, ".." could leave the home.
+	for _, p := range []struct {
+		key, v  string
+		home    bool // "~/" allowed
+		emptyOK bool
+	}{
+		{"sieve_script", c.SieveScript, true, true},
+		{"sieve_global_dir", c.SieveGlobalDir, false, true},
+		{"mbox_folder_dir", c.MboxFolderDir, true, false},
+		{"sendmail_path", c.SendmailPath, false, false},
+		{"state_dir", c.StateDir, true, false},
+	} {
+		if err := checkPath(p.v, p.home, p.emptyOK); err != nil {
+			return bad(p.key, "%v", err)
+		}
+	}
+	for _, l := range []struct {
+		key string
+		v   []string
+	}{{"sieve_before", c.SieveBefore}, {"sieve_after", c.SieveAfter}} {
+		for _, v := range l.v {
+			if err := checkPath(v, false, false); err != nil {
+				return bad(l.key, "%v", err)
+			}
+		}
+	}
 	return c.LMTP.validate()
+}
+
+// checkPath checks a configured path: absolute, or "~/..." when home, or
+// empty when emptyOK; never with a ".." component.
+func checkPath(p string, home, emptyOK bool) error {
+	switch {
+	case p == "":
+		if emptyOK {
+			return nil
+		}
+		return errors.New("must not be empty")
+	case slices.Contains(strings.Split(p, "/"), ".."):
+		return fmt.Errorf("%q has a \"..\" component", p)
+	case home && strings.HasPrefix(p, "~/"), filepath.IsAbs(p):
+		return nil
+	case home:
+		return fmt.Errorf("%q is neither an absolute path nor below the home (\"~/...\")", p)
+	}
+	return fmt.Errorf("%q is not an absolute path", p)
+}
+
+// HomePath is p with a leading "~/" made the home directory home. It
+// refuses ("", error) a "~/" path when home is not absolute: a path below
+// "" would be relative to wherever the MTA started us.
+func HomePath(p, home string) (string, error) {
+	rest, ok := strings.CutPrefix(p, "~/")
+	if !ok {
+		return p, nil
+	}
+	if !filepath.IsAbs(home) {
+		return "", fmt.Errorf("%s: no absolute home directory (%q)", p, home)
+	}
+	return filepath.Join(home, rest), nil
 }
 
 func (l *LMTP) validate() error {

@@ -37,6 +37,20 @@ func TestNoFileIsDefault(t *testing.T) {
 	}
 }
 
+func TestHomePath(t *testing.T) {
+	for _, tc := range []struct{ p, home, want string }{
+		{"~/.dovecot.sieve", "/home/u", "/home/u/.dovecot.sieve"},
+		{"/etc/x", "", "/etc/x"},
+		{"~/mail", "", ""},
+		{"~/mail", "relative", ""},
+	} {
+		got, err := HomePath(tc.p, tc.home)
+		if got != tc.want || (err != nil) != (tc.want == "") {
+			t.Errorf("HomePath(%q, %q) = %q, %v; want %q", tc.p, tc.home, got, err, tc.want)
+		}
+	}
+}
+
 func TestEveryKey(t *testing.T) {
 	p := write(t, `
 spool_dir        = "/srv/mail"
@@ -56,6 +70,13 @@ create_folders   = false
 strip_mbox_private_headers = false
 fsync            = false
 log              = "stderr"
+sieve_script     = "~/sieve/active.sieve"
+sieve_before     = ["/etc/letterbox/before.sieve"]
+sieve_after      = ["/etc/letterbox/after1.sieve", "/etc/letterbox/after2.sieve"]
+sieve_global_dir = "/srv/sieve"
+mbox_folder_dir  = "~/Mail"
+sendmail_path    = "/usr/lib/sendmail"
+state_dir        = "/var/lib/letterbox"
 
 [lmtp]
 listen = ["unix:/run/lb/lmtp", "127.0.0.1:2424", "[::1]:24"]
@@ -77,7 +98,11 @@ max_line_length = 1000
 		LockTimeout: Dur(2 * time.Minute), StaleLockOwn: Dur(90 * time.Second),
 		StaleLockForeign: Dur(30 * time.Minute), LockRefresh: Dur(10 * time.Second),
 		DotlockMayFail: true, MailboxSizeLimit: 1 << 30, MessageSizeLimit: 10240000,
-		Log: "stderr",
+		Log:         "stderr",
+		SieveScript: "~/sieve/active.sieve", SieveBefore: []string{"/etc/letterbox/before.sieve"},
+		SieveAfter:     []string{"/etc/letterbox/after1.sieve", "/etc/letterbox/after2.sieve"},
+		SieveGlobalDir: "/srv/sieve", MboxFolderDir: "~/Mail", SendmailPath: "/usr/lib/sendmail",
+		StateDir: "/var/lib/letterbox",
 		LMTP: LMTP{
 			Listen:     []string{"unix:/run/lb/lmtp", "127.0.0.1:2424", "[::1]:24"},
 			SocketMode: "0600", Mailbox: "/srv/mail/{domain}/{user}/", ExtensionFolders: true,
@@ -111,6 +136,12 @@ func TestErrorsNameTheLine(t *testing.T) {
 		{"wrong type bool", "fsync = \"yes\"\n", ":1: fsync"},
 		{"wrong type limit", "message_size_limit = \"10M\"\n", ":1: message_size_limit"},
 		{"syntax", "spool_dir = \n", ":1:"},
+		{"relative sieve script", "sieve_script = \"sieve/x\"\n", ":1: sieve_script: \"sieve/x\" is neither"},
+		{"escaping sieve script", "\nsieve_script = \"~/../root/x\"\n", ":2: sieve_script"},
+		{"relative sieve_before", "sieve_before = [\"/ok\", \"before.sieve\"]\n", ":1: sieve_before"},
+		{"home sieve_after", "sieve_after = [\"~/after.sieve\"]\n", ":1: sieve_after: \"~/after.sieve\" is not an absolute path"},
+		{"relative sendmail", "sendmail_path = \"sendmail\"\n", ":1: sendmail_path"},
+		{"empty state dir", "state_dir = \"\"\n", ":1: state_dir: must not be empty"},
 		{"unknown table", "[deliver]\nx = 1\n", ":"},
 		{"lmtp unknown key", "log = \"none\"\n[lmtp]\nlisten = []\nmax_conns = 3\n", ":4: unknown key lmtp.max_conns"},
 		{"lmtp relative socket", "[lmtp]\n\nlisten = [\"unix:lmtp\"]\n", ":3: lmtp.listen"},

@@ -22,6 +22,7 @@ import (
 	"letterbox/internal/sys/faulty"
 	"letterbox/locking"
 	"letterbox/maildir"
+	"letterbox/mailflag"
 	"letterbox/mbox"
 	"letterbox/safeopen"
 )
@@ -36,8 +37,8 @@ type msg struct {
 }
 
 // want is the Maildir flags and directory the message must get.
-func (m msg) state() state {
-	return mboxState([]byte(m.status), []byte(m.xstat), nil)
+func (m msg) state() mailflag.State {
+	return mailflag.FromMbox([]byte(m.status), []byte(m.xstat), nil)
 }
 
 // testCorpus covers what breaks conversions: From_-like body lines at each
@@ -273,8 +274,8 @@ func TestRoundTripFromMbox(t *testing.T) {
 				st := m.state()
 				sub, name, _ := strings.Cut(path, "/")
 				key, size, flags := maildir.ParseName(name)
-				if (sub == "cur") != st.cur || flags != st.flags || size != int64(len(content)) {
-					t.Errorf("message %d: %s, want cur=%v flags %q size %d", i, path, st.cur, st.flags, len(content))
+				if (sub == "cur") != st.Cur || flags != st.Flags || size != int64(len(content)) {
+					t.Errorf("message %d: %s, want cur=%v flags %q size %d", i, path, st.Cur, st.Flags, len(content))
 				}
 				if !strings.HasPrefix(key, fmt.Sprint(m.date.Unix())+".") {
 					t.Errorf("message %d: name %s does not begin with the From_ date %d", i, name, m.date.Unix())
@@ -314,10 +315,10 @@ func TestRoundTripFromMbox(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if got := mboxState(h.status, h.xstatus, h.keywords); got != st {
+				if got := mailflag.FromMbox(h.status, h.xstatus, h.keywords); got != st {
 					t.Errorf("message %d back: flags %+v, want %+v", i, got, st)
 				}
-				want := "Return-Path: <" + m.sender + ">\n" + withLines(expectBody(v.name, m), st.mboxLines())
+				want := "Return-Path: <" + m.sender + ">\n" + withLines(expectBody(v.name, m), st.MboxLines())
 				if string(bs[i]) != want {
 					t.Errorf("message %d back:\n got %q\nwant %q", i, bs[i], want)
 				}
@@ -385,8 +386,8 @@ func TestRoundTripFromMaildir(t *testing.T) {
 			name = fmt.Sprintf("%d.M%dP1.host,U=%d", m.date.Unix(), i, 1000+i)
 		}
 		p := filepath.Join(md, "new", name)
-		if st.cur {
-			p = filepath.Join(md, "cur", name+":2,"+st.flags)
+		if st.Cur {
+			p = filepath.Join(md, "cur", name+":2,"+st.Flags)
 		}
 		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
 			t.Fatal(err)
@@ -415,8 +416,8 @@ func TestRoundTripFromMaildir(t *testing.T) {
 		}
 		st := m.state()
 		_, _, flags := maildir.ParseName(filepath.Base(path))
-		if strings.HasPrefix(path, "cur/") != st.cur || flags != st.flags {
-			t.Errorf("message %d: %s, want cur=%v flags %q", i, path, st.cur, st.flags)
+		if strings.HasPrefix(path, "cur/") != st.Cur || flags != st.Flags {
+			t.Errorf("message %d: %s, want cur=%v flags %q", i, path, st.Cur, st.Flags)
 		}
 		// A message without Return-Path got one from the From_ line,
 		// which had the null sender (no Return-Path to take it from).

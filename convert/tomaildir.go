@@ -17,6 +17,7 @@ import (
 
 	"letterbox/internal/sys"
 	"letterbox/maildir"
+	"letterbox/mailflag"
 	"letterbox/mbox"
 )
 
@@ -131,7 +132,7 @@ type mboxMessage struct {
 	index int64
 	entry *mbox.Entry
 	date  time.Time // of the From_ line, or the fallback
-	state state
+	state mailflag.State
 	sum   []byte // SHA-256 of the rewritten message
 	size  int64  // its length
 	held  []byte // the rewritten message if it is at most memMessage, else nil
@@ -169,7 +170,7 @@ func (c *converter) eachMbox(ctx context.Context, fd int, size int64, q mbox.Quo
 		if err != nil {
 			return err
 		}
-		m := &mboxMessage{index: i, entry: e, date: e.Date, state: mboxState(hd.status, hd.xstatus, hd.keywords), sum: h.Sum(nil), size: buf.n}
+		m := &mboxMessage{index: i, entry: e, date: e.Date, state: mailflag.FromMbox(hd.status, hd.xstatus, hd.keywords), sum: h.Sum(nil), size: buf.n}
 		if !buf.over {
 			m.held = buf.b
 		}
@@ -235,8 +236,8 @@ type maildirWriter struct {
 // path returns where m goes: new/NAME, or cur/NAME:2,FLAGS.
 func (w *maildirWriter) path(m *mboxMessage) (name, path string) {
 	name = messageName(m.dateOr(w.fallback), m.index, m.sum, m.size)
-	if m.state.cur {
-		return name, filepath.Join(w.root, "cur", name+":2,"+m.state.flags)
+	if m.state.Cur {
+		return name, filepath.Join(w.root, "cur", name+":2,"+m.state.Flags)
 	}
 	return name, filepath.Join(w.root, "new", name)
 }

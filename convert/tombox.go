@@ -19,6 +19,7 @@ import (
 
 	"letterbox/internal/sys"
 	"letterbox/maildir"
+	"letterbox/mailflag"
 	"letterbox/mbox"
 )
 
@@ -31,7 +32,7 @@ import (
 type mdMessage struct {
 	path string
 	key  string
-	st   state
+	st   mailflag.State
 }
 
 // listMaildir returns the messages of the Maildir at root in conversion
@@ -39,7 +40,7 @@ type mdMessage struct {
 func listMaildir(s sys.Sys, root string) ([]mdMessage, error) {
 	var out []mdMessage
 	err := maildir.Walk(s, root, func(m maildir.Message) error {
-		out = append(out, mdMessage{path: m.Path, key: m.Key, st: maildirState(!m.New, m.Flags)})
+		out = append(out, mdMessage{path: m.Path, key: m.Key, st: mailflag.FromMaildir(!m.New, m.Flags)})
 		return nil
 	})
 	sort.SliceStable(out, func(i, j int) bool { return out[i].key < out[j].key })
@@ -72,7 +73,7 @@ func (r *mdReader) open(m mdMessage) (fromLine []byte, write func(io.Writer) err
 		close()
 		return nil, nil, nil, fmt.Errorf("fstat %s: %w", m.path, err)
 	}
-	x := rewrite{atEnd: m.st.mboxLines()}
+	x := rewrite{atEnd: m.st.MboxLines()}
 	// The sender is needed before the first byte is written: read the
 	// header once for it.
 	r.br.Reset(section(r.s, fd, 0, st.Size))

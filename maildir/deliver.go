@@ -20,13 +20,27 @@ type Options struct {
 	// Fsync makes the message and its name durable before Deliver
 	// returns. Off only for benchmarks (docs/design.md §7).
 	Fsync bool
+	// Flags are Maildir info letters (mailflag.State.Flags), sorted: a
+	// message with flags is stored in cur/ as NAME:2,FLAGS, since a name
+	// in new/ carries none; without, in new/.
+	Flags string
+}
+
+// dest is the directory a message with o's flags goes to, and the suffix
+// of its name there.
+func (o Options) dest() (dir, suffix string) {
+	if o.Flags == "" {
+		return "new", ""
+	}
+	return "cur", ":2," + o.Flags
 }
 
 // bufSize is the size of the writes to the tmp file.
 const bufSize = 256 << 10
 
 // Deliver writes the size bytes of content into the Maildir at root and
-// returns the path of the new file in new/ (docs/design.md §5):
+// returns the path of the new file in new/ (cur/NAME:2,FLAGS with o.Flags;
+// docs/design.md §5):
 //
 //   - tmp/NAME is created O_EXCL|O_NOFOLLOW, mode 0600, written, checked to
 //     hold exactly size bytes, fsynced and closed (close errors count: NFS
@@ -57,7 +71,8 @@ func Deliver(s sys.Sys, root string, content io.Reader, size int64, o Options) (
 	}
 	dst, err := publish(s, root, name, tmp, size, o)
 	if err == nil && o.Fsync {
-		if err = sys.SyncDir(s, filepath.Join(root, "new")); err != nil {
+		dir, _ := o.dest()
+		if err = sys.SyncDir(s, filepath.Join(root, dir)); err != nil {
 			// Not durable: take it back, so a retry cannot duplicate it.
 			s.Unlink(dst)
 		}
@@ -132,8 +147,9 @@ func publish(s sys.Sys, root, name, tmp string, size int64, o Options) (string, 
 	if err != nil {
 		return "", fmt.Errorf("lstat %s: %w", tmp, err)
 	}
+	dir, suffix := o.dest()
 	for try := 0; try < 5; try++ {
-		dst := filepath.Join(root, "new", name)
+		dst := filepath.Join(root, dir, name+suffix)
 		lerr := s.Link(tmp, dst)
 		// Decide by what the destination holds, not by link's answer: on
 		// NFS a lost reply turns success into EEXIST or EIO.
@@ -153,7 +169,7 @@ func publish(s sys.Sys, root, name, tmp string, size int64, o Options) (string, 
 			return "", err
 		}
 	}
-	return "", fmt.Errorf("link %s: no free name in %s", tmp, filepath.Join(root, "new"))
+	return "", fmt.Errorf("link %s: no free name in %s", tmp, filepath.Join(root, dir))
 }
 
 // Make creates the tmp/, new/ and cur/ directories of a Maildir (0700).

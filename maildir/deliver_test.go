@@ -93,6 +93,27 @@ func TestDeliver(t *testing.T) {
 	}
 }
 
+// A message with flags goes to cur/ with its info, readable as the flags
+// by ParseName; new/ stays empty.
+func TestDeliverFlags(t *testing.T) {
+	root := maildir(t)
+	o := opts()
+	o.Flags = "FS"
+	p, err := Deliver(sys.Real{}, root, strings.NewReader(msg), int64(len(msg)), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if filepath.Dir(p) != filepath.Join(root, "cur") || !strings.HasSuffix(p, ":2,FS") {
+		t.Fatalf("delivered to %s, want cur/NAME:2,FS", p)
+	}
+	if _, _, flags := ParseName(filepath.Base(p)); flags != "FS" {
+		t.Fatalf("ParseName flags %q", flags)
+	}
+	if len(files(t, root, "new")) != 0 || len(files(t, root, "tmp")) != 0 {
+		t.Fatal("new/ or tmp/ not empty")
+	}
+}
+
 // A fault at each step: afterwards new/ holds the message exactly once or
 // not at all, and tmp/ is empty.
 func TestDeliverFaults(t *testing.T) {

@@ -32,6 +32,7 @@ func init() {
 		{"config", "check [-c FILE]", "check the configuration file and print the effective configuration", runConfig},
 		{"convert", "[-c FILE] [--to maildir|mbox] [--quoting VARIANT] [--verify=false] SOURCE DEST", "convert a mailbox between mbox and Maildir (also whole folder trees)", runConvert},
 		{"check", "[-c FILE] [--json] MAILBOX", "check an mbox or a Maildir for defects", runCheck},
+		{"sieve", "check FILE... | test [-f SENDER] [-r RCPT] [-a ORIG_RCPT] [-m MAILBOX]... [-c FILE] SCRIPT < MESSAGE", "compile Sieve scripts, or show what a script does with a message (a dry run)", runSieve},
 		{"version", "", "print the version", runVersion},
 		{"help", "[COMMAND]", "show usage", runHelp},
 	}

@@ -1,4 +1,4 @@
-package convert
+package mailflag
 
 import (
 	"bytes"
@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// state is a message's state as both formats keep it: the Maildir flags
+// State is a message's state as both formats keep it: the Maildir flags
 // and whether a reader has seen the message (cur/ rather than new/).
 //
 // The mapping, that of mutt, UW c-client, Dovecot and mb2md:
@@ -22,14 +22,14 @@ import (
 //
 // Other keywords have no Maildir letter of their own (Dovecot numbers
 // them in a dovecot-keywords file per Maildir) and are not carried.
-type state struct {
-	flags string // Maildir letters, sorted, each once
-	cur   bool
+type State struct {
+	Flags string // Maildir letters, sorted, each once
+	Cur   bool   // in cur/ rather than new/
 }
 
-// mboxState reads the values of a message's Status, X-Status and
+// FromMbox reads the values of a message's Status, X-Status and
 // X-Keywords fields.
-func mboxState(status, xstatus, keywords []byte) state {
+func FromMbox(status, xstatus, keywords []byte) State {
 	var set [128]bool
 	seen := false
 	for _, c := range status {
@@ -63,28 +63,28 @@ func mboxState(status, xstatus, keywords []byte) state {
 			b.WriteByte(byte(c))
 		}
 	}
-	s := state{flags: b.String()}
+	s := State{Flags: b.String()}
 	// A Maildir name in new/ carries no flags.
-	s.cur = seen || s.flags != ""
+	s.Cur = seen || s.Flags != ""
 	return s
 }
 
-// mboxLines returns the Status, X-Status and X-Keywords lines that say s in
+// MboxLines returns the Status, X-Status and X-Keywords lines that say s in
 // an mbox, in that order, as mutt and Dovecot write them. A message not yet
 // seen (new/) gets none.
-func (s state) mboxLines() []byte {
-	if !s.cur {
+func (s State) MboxLines() []byte {
+	if !s.Cur {
 		return nil
 	}
 	var b bytes.Buffer
 	b.WriteString("Status: ")
-	if strings.IndexByte(s.flags, 'S') >= 0 {
+	if strings.IndexByte(s.Flags, 'S') >= 0 {
 		b.WriteByte('R')
 	}
 	b.WriteString("O\n")
 	var x []byte
 	for _, m := range [...]struct{ maildir, mbox byte }{{'R', 'A'}, {'F', 'F'}, {'T', 'D'}, {'D', 'T'}} {
-		if strings.IndexByte(s.flags, m.maildir) >= 0 {
+		if strings.IndexByte(s.Flags, m.maildir) >= 0 {
 			x = append(x, m.mbox)
 		}
 	}
@@ -93,16 +93,16 @@ func (s state) mboxLines() []byte {
 		b.Write(x)
 		b.WriteByte('\n')
 	}
-	if strings.IndexByte(s.flags, 'P') >= 0 {
+	if strings.IndexByte(s.Flags, 'P') >= 0 {
 		b.WriteString("X-Keywords: $Forwarded\n")
 	}
 	return b.Bytes()
 }
 
-// maildirState reads the state of a Maildir message from its directory and
+// FromMaildir reads the state of a Maildir message from its directory and
 // the flags of its name. Letters other than the six of the Maildir spec
 // (Dovecot's keyword letters a-z) are not carried.
-func maildirState(cur bool, flags string) state {
+func FromMaildir(cur bool, flags string) State {
 	var fl []byte
 	for _, c := range []byte(flags) {
 		if strings.IndexByte("DFPRST", c) >= 0 && bytes.IndexByte(fl, c) < 0 {
@@ -110,5 +110,39 @@ func maildirState(cur bool, flags string) state {
 		}
 	}
 	sort.Slice(fl, func(i, j int) bool { return fl[i] < fl[j] })
-	return state{flags: string(fl), cur: cur}
+	return State{Flags: string(fl), Cur: cur}
+}
+
+// imapLetters maps the IMAP system flags (RFC 3501 §2.3.2) and the
+// $Forwarded keyword to their Maildir letters; the letters are those of
+// the Maildir spec, the pairs those of Dovecot.
+var imapLetters = map[string]byte{
+	`\seen`:      'S',
+	`\answered`:  'R',
+	`\flagged`:   'F',
+	`\deleted`:   'T',
+	`\draft`:     'D',
+	`$forwarded`: 'P',
+}
+
+// FromIMAP is the state of a message stored with the IMAP flags flags
+// (Sieve's imap4flags, RFC 5232): the system flags and $Forwarded become
+// their letters, matched without regard to case (RFC 3501 §2.3.2); other
+// keywords are not carried, as FromMbox does not carry them. A message
+// stored with any flag goes to cur/ — a name in new/ carries none — and
+// one with none to new/, as any delivered message.
+func FromIMAP(flags []string) State {
+	var set [128]bool
+	for _, f := range flags {
+		if c, ok := imapLetters[strings.ToLower(f)]; ok {
+			set[c] = true
+		}
+	}
+	var b strings.Builder
+	for c := range set {
+		if set[c] {
+			b.WriteByte(byte(c))
+		}
+	}
+	return State{Flags: b.String(), Cur: b.Len() > 0}
 }
