@@ -1,0 +1,27 @@
+// Package sievetest holds the proofs that letterbox's Sieve filtering
+// (packages sieve and sieveext, on github.com/foxcpp/go-sieve) behaves as
+// the reference implementation, Dovecot's Pigeonhole, does. It has no code
+// letterbox runs; only its tests and their helpers live here.
+//
+// Two proofs:
+//
+//   - pigeonhole_test.go runs Pigeonhole's own .svtest suite, through
+//     go-sieve's runner (github.com/foxcpp/go-sieve/tests), for every
+//     extension letterbox supports. The suite is LGPL test data and is
+//     never copied into this repository: the test reads it from
+//     $PIGEONHOLE_DIR (the unpacked Pigeonhole source tree, tests/ directly
+//     below it; .ci/run fetches it from Debian's source archive) and skips,
+//     saying so, when that is unset. Sub-tests letterbox fails are listed
+//     by name with the reason beside them, never skipped silently.
+//
+//   - diff_test.go runs each case in testdata/diff (a script, a message
+//     and an envelope, in one txtar file) through Pigeonhole's sieve-test
+//     (Debian package dovecot-sieve) and through letterbox, reduces both
+//     to the canonical action text sieve.Dump prints, and compares them.
+//     A case where letterbox deliberately differs says so, and why, in its
+//     own "expect-differs" section.
+//
+// Both tests write a table of their counts to the file named by
+// $SIEVETEST_REPORT when it is set (.ci/run prints it), because go test
+// hides the log of passing tests.
+package sievetest
