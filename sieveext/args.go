@@ -92,6 +92,9 @@ func expand(d *interp.RuntimeData, v string) string {
 }
 
 func expandList(d *interp.RuntimeData, l []string) []string {
+	if l == nil {
+		return nil
+	}
 	out := make([]string, len(l))
 	for i, v := range l {
 		out[i] = expand(d, v)

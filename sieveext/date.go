@@ -24,8 +24,8 @@ import (
 // so it never collides with a real header field.
 const dateField = "sieveext date-part"
 
-// TestDate is the date test; CurrentDate (header unused) is currentdate.
-type TestDate struct {
+// DateTest is the date test; CurrentDate (header unused) is currentdate.
+type DateTest struct {
 	Current      bool
 	Header       string
 	Part         string
@@ -71,7 +71,7 @@ func loadDateTest(s *interp.Script, t parser.Test, current bool) (interp.Test, e
 	if err != nil {
 		return nil, err
 	}
-	loaded := &TestDate{Current: current}
+	loaded := &DateTest{Current: current}
 	if arg, ok := got["zone"]; ok {
 		if _, both := got["originalzone"]; both {
 			return nil, parser.ErrorAt(t.Position, "date: :zone and :originalzone are mutually exclusive")
@@ -150,7 +150,7 @@ func loadDateTest(s *interp.Script, t parser.Test, current bool) (interp.Test, e
 // Check computes the date-part and matches it. A missing field or one whose
 // date does not parse yields no value: the test is false, :count counts 0
 // (RFC 5260 §4).
-func (t *TestDate) Check(ctx context.Context, d *interp.RuntimeData) (bool, error) {
+func (t *DateTest) Check(ctx context.Context, d *interp.RuntimeData) (bool, error) {
 	var when time.Time
 	var have bool
 	if t.Current {

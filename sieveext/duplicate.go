@@ -14,11 +14,11 @@ import (
 // (sieve_duplicate_default_period).
 const duplicateDefaultSeconds = 12 * 3600
 
-// TestDuplicate is the duplicate test (RFC 7352). It is true when the Host
+// DuplicateTest is the duplicate test (RFC 7352). It is true when the Host
 // has seen the ID under the handle; it records a Duplicate for the caller to
 // remember after delivery, unless the ID was seen and :last is absent (the
 // first sighting's period then runs on, RFC 7352 §3.3).
-type TestDuplicate struct {
+type DuplicateTest struct {
 	Handle   string
 	Header   string // field whose first value is the ID; default Message-ID
 	UniqueID string
@@ -31,7 +31,7 @@ func loadDuplicate(s *interp.Script, t parser.Test) (interp.Test, error) {
 	if !s.RequiresExtension("duplicate") {
 		return nil, parser.ErrorAt(t.Position, "missing require 'duplicate'")
 	}
-	loaded := TestDuplicate{Header: "message-id", Seconds: duplicateDefaultSeconds}
+	loaded := DuplicateTest{Header: "message-id", Seconds: duplicateDefaultSeconds}
 	sources := 0
 	err := interp.LoadSpec(s, &interp.Spec{
 		Tags: map[string]interp.SpecTag{
@@ -58,7 +58,7 @@ func loadDuplicate(s *interp.Script, t parser.Test) (interp.Test, error) {
 	return loaded, nil
 }
 
-func (t TestDuplicate) Check(ctx context.Context, d *interp.RuntimeData) (bool, error) {
+func (t DuplicateTest) Check(ctx context.Context, d *interp.RuntimeData) (bool, error) {
 	r := RunFrom(ctx)
 	if r == nil || r.Host == nil {
 		return false, fmt.Errorf("duplicate: %w", errNoRun)

@@ -7,12 +7,12 @@ import (
 	"github.com/foxcpp/go-sieve/parser"
 )
 
-// TestIndex is a header or address test restricted by :index (RFC 5260 §6)
+// IndexTest is a header or address test restricted by :index (RFC 5260 §6)
 // to the Index'th occurrence of each named field, counted from the top, or
 // from the bottom with Last. The wrapped test is the library's own, so match
 // types, comparators and :count behave exactly as without :index; it reads
 // the message through an overlay that shows only the selected occurrence.
-type TestIndex struct {
+type IndexTest struct {
 	Test  interp.Test
 	Index int
 	Last  bool
@@ -74,11 +74,11 @@ func wrapIndex(orig testFactory) testFactory {
 		if err != nil {
 			return nil, err
 		}
-		return TestIndex{Test: inner, Index: index, Last: last}, nil
+		return IndexTest{Test: inner, Index: index, Last: last}, nil
 	}
 }
 
-func (t TestIndex) Check(ctx context.Context, d *interp.RuntimeData) (bool, error) {
+func (t IndexTest) Check(ctx context.Context, d *interp.RuntimeData) (bool, error) {
 	msg := d.Msg
 	return withOverlay(d, func(key string) ([]string, error) {
 		values, err := msg.HeaderGet(key)

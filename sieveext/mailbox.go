@@ -62,9 +62,9 @@ func (c CmdFileIntoCreate) Execute(ctx context.Context, d *interp.RuntimeData) e
 	return nil
 }
 
-// TestMailboxExists is the mailboxexists test (RFC 5490 §3.1): true when
+// MailboxExistsTest is the mailboxexists test (RFC 5490 §3.1): true when
 // every named mailbox exists.
-type TestMailboxExists struct {
+type MailboxExistsTest struct {
 	Names []string
 }
 
@@ -72,7 +72,7 @@ func loadMailboxExists(s *interp.Script, t parser.Test) (interp.Test, error) {
 	if !s.RequiresExtension("mailbox") {
 		return nil, parser.ErrorAt(t.Position, "missing require 'mailbox'")
 	}
-	loaded := TestMailboxExists{}
+	loaded := MailboxExistsTest{}
 	err := interp.LoadSpec(s, &interp.Spec{
 		Pos: []interp.SpecPosArg{{MinStrCount: 1, MatchStr: func(v []string) { loaded.Names = v }}},
 	}, t.Position, t.Args, t.Tests, nil)
@@ -82,7 +82,7 @@ func loadMailboxExists(s *interp.Script, t parser.Test) (interp.Test, error) {
 	return loaded, nil
 }
 
-func (t TestMailboxExists) Check(ctx context.Context, d *interp.RuntimeData) (bool, error) {
+func (t MailboxExistsTest) Check(ctx context.Context, d *interp.RuntimeData) (bool, error) {
 	r := RunFrom(ctx)
 	if r == nil || r.Host == nil {
 		return false, fmt.Errorf("mailboxexists: %w", errNoRun)

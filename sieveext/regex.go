@@ -30,8 +30,8 @@ import (
 // Address parts :user and :detail split at "+": the library's configured
 // separator (Options.SubAddressSep) is not readable from outside interp.
 
-// TestRegex is a header, address, envelope or string test with :regex.
-type TestRegex struct {
+// RegexTest is a header, address, envelope or string test with :regex.
+type RegexTest struct {
 	Kind        string   // "header", "address", "envelope" or "string"
 	Fields      []string // header names, envelope parts or source strings
 	AddressPart interp.AddressPart
@@ -61,7 +61,7 @@ func wrapRegex(kind string, orig testFactory) testFactory {
 		if err != nil {
 			return nil, err
 		}
-		rt := &TestRegex{Kind: kind}
+		rt := &RegexTest{Kind: kind}
 		var cmp interp.Comparator
 		switch it := inner.(type) {
 		case interp.HeaderTest:
@@ -111,7 +111,7 @@ func compileRegex(expr string, fold bool) (*regexp.Regexp, error) {
 	return re, nil
 }
 
-func (t *TestRegex) Check(ctx context.Context, d *interp.RuntimeData) (bool, error) {
+func (t *RegexTest) Check(ctx context.Context, d *interp.RuntimeData) (bool, error) {
 	values, err := t.values(d)
 	if err != nil {
 		return false, err
@@ -145,7 +145,7 @@ func (t *TestRegex) Check(ctx context.Context, d *interp.RuntimeData) (bool, err
 	return false, nil
 }
 
-func (t *TestRegex) values(d *interp.RuntimeData) ([]string, error) {
+func (t *RegexTest) values(d *interp.RuntimeData) ([]string, error) {
 	var out []string
 	for _, f := range t.Fields {
 		f = expand(d, f)

@@ -70,9 +70,9 @@ func init() {
 // Script.Save encodes the loaded commands with gob, as interp registers its own.
 func init() {
 	for _, v := range []any{
-		&CmdVacation{}, CmdRejectChecked{}, CmdFileIntoCreate{}, TestMailboxExists{},
-		&TestDate{}, TestIndex{}, &TestRegex{}, CmdInclude{}, CmdReturn{}, CmdStop{},
-		CmdGlobal{}, TestDuplicate{},
+		&CmdVacation{}, CmdRejectChecked{}, CmdFileIntoCreate{}, MailboxExistsTest{},
+		&DateTest{}, IndexTest{}, &RegexTest{}, CmdInclude{}, CmdReturn{}, CmdStop{},
+		CmdGlobal{}, DuplicateTest{},
 	} {
 		gob.Register(v)
 	}
