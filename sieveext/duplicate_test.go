@@ -10,7 +10,7 @@ func TestDuplicate(t *testing.T) {
 	hdr := header("Message-ID: <m1@x>", "X-Id: xid")
 	seen := map[[2]string]bool{{"", "<m1@x>"}: true, {"h", "u1"}: true}
 	for _, tc := range []struct {
-		name, test string
+		name, test  string
 		hdrOverride []string
 		want        bool
 		recorded    []Duplicate
