@@ -98,7 +98,7 @@ func Run(ctx context.Context, scripts []*Script, m *Message, env Envelope, host 
 		// MaxRedirects; starting it with the earlier scripts' makes the
 		// bound one for the whole delivery, as Pigeonhole's is.
 		d.RedirectAddr = slices.Clone(redirects)
-		err := s.s.Execute(ctx, d)
+		err := execute(ctx, s.s, d)
 		var own []interp.AppliedAction
 		for _, a := range d.AppliedActions {
 			if k, ok := a.(interp.ActionKeep); ok && k.Implicit {
@@ -158,6 +158,19 @@ func rejectConflict(res Result) error {
 		return errors.New("reject cannot be combined with keep, fileinto, redirect or vacation (RFC 5429 §2.1)")
 	}
 	return nil
+}
+
+// execute runs one script. A panic in the interpreter is the script's
+// failure, not the delivery's: go-sieve panics on some inputs (a
+// variable in an unknown namespace such as "${foo.bar}"), and a user's
+// script must never take the delivery down — the message is kept.
+func execute(ctx context.Context, s *interp.Script, d *interp.RuntimeData) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("interpreter failed: %v", p)
+		}
+	}()
+	return s.Execute(ctx, d)
 }
 
 // cancelsImplicitKeep is go-sieve's unexported rule (RFC 5228 §2.10.2,

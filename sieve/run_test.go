@@ -182,6 +182,16 @@ func TestRunRejectConflict(t *testing.T) {
 	}
 }
 
+// go-sieve panics expanding a variable of an unknown namespace; that is
+// the script's run-time error, not a crash of the delivery.
+func TestRunPanicIsRuntimeError(t *testing.T) {
+	_, err := Run(context.Background(), compileAll(t, req+`fileinto "${foo.bar}";`), msg(t, testMsg), Envelope{}, testHost{}, nil, Options{})
+	var re *RuntimeError
+	if !errors.As(err, &re) || !strings.Contains(err.Error(), "interpreter failed") {
+		t.Fatalf("err %v, want a RuntimeError from a recovered panic", err)
+	}
+}
+
 func TestRunContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
