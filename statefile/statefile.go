@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -29,12 +30,6 @@ const (
 	MaxEntries = 20000
 	// MaxKey is the longest key accepted: a hex SHA-256 (Key) is 64.
 	MaxKey = 256
-
-	// relockTries bounds how often Update starts over when the file it
-	// locked was replaced meanwhile (a kernel-lock-only policy, another
-	// writer renaming its new version in between): each retry follows a
-	// completed update, so this is only reached under a flood.
-	relockTries = 20
 )
 
 // ErrBadKey is returned by Update when fn called Put with a key that may
@@ -96,7 +91,7 @@ func Key(parts ...string) string {
 // creating the file (mode 0600) and its directory (mode 0700) if missing,
 // reads it, calls fn with its table, and if fn changed the table writes it
 // back as the package comment describes; the lock is released before it
-// returns. An error of fn is returned as it is, and nothing is written.
+// returns. The zero Policy means locking.DefaultPolicy's methods. An error of fn is returned as it is, and nothing is written.
 // Other errors wrap those of locking.Acquire and safeopen (for
 // status.Of), or the system call that failed.
 func Update(ctx context.Context, s sys.Sys, path string, pol locking.Policy, now time.Time, fn func(t *Table) error) error {
@@ -111,14 +106,43 @@ func Update(ctx context.Context, s sys.Sys, path string, pol locking.Policy, now
 		return fmt.Errorf("make state directory %s: %w", dir, err)
 	}
 	open := &safeopen.Options{Mode: safeopen.Append, Owner: safeopen.Owner(true)}
+	if !pol.Methods.Dotlock && len(pol.Methods.Kernel) == 0 {
+		// The zero Policy: the default lock, never none at all.
+		pol.Methods = locking.DefaultPolicy().Methods
+	}
+	o := pol.Options(s, nil)
+	timeout := o.Timeout
+	if timeout <= 0 {
+		timeout = locking.DefaultTimeout
+	}
+	start := s.Now()
+	// retry waits a moment before the next attempt after the file was
+	// replaced under us; it gives up, as a busy lock does, after the lock
+	// timeout.
+	retry := func(try int) error {
+		if waited := s.Now().Sub(start); waited >= timeout {
+			return &locking.BusyError{Lock: path, Waited: waited, Cause: errReplaced}
+		}
+		t := time.NewTimer(time.Duration(1+rand.IntN(min(try+1, 20))) * time.Millisecond)
+		defer t.Stop()
+		select {
+		case <-t.C:
+			return nil
+		case <-ctx.Done():
+			return &locking.InterruptedError{Mailbox: path, Err: ctx.Err()}
+		}
+	}
 	for try := 0; ; try++ {
-		lk, err := locking.Acquire(ctx, path, pol.Methods, pol.Options(s, nil), open)
+		lk, err := locking.Acquire(ctx, path, pol.Methods, o, open)
 		if err != nil {
-			if errors.Is(err, safeopen.ErrUnsafe) && try < relockTries && plainFile(s, path) {
+			if errors.Is(err, safeopen.ErrUnsafe) && plainFile(s, path) {
 				// Without a dot-lock, another writer may rename its new
 				// version in while we open the old one, which safeopen then
 				// sees with no link or replaced: a race, not a planted file,
 				// when what the name leads to now is a plain file.
+				if rerr := retry(try); rerr != nil {
+					return fmt.Errorf("lock state file: %w", rerr)
+				}
 				continue
 			}
 			return fmt.Errorf("lock state file: %w", err)
@@ -128,8 +152,8 @@ func Update(ctx context.Context, s sys.Sys, path string, pol locking.Policy, now
 			// Another writer renamed its new version over the file between
 			// our open and our kernel lock: the lock guards a dead inode.
 			lk.Release()
-			if try == relockTries {
-				return fmt.Errorf("lock state file %s: replaced %d times while being locked", path, try+1)
+			if rerr := retry(try); rerr != nil {
+				return fmt.Errorf("lock state file: %w", rerr)
 			}
 			continue
 		}
@@ -146,6 +170,8 @@ func Update(ctx context.Context, s sys.Sys, path string, pol locking.Policy, now
 		return err
 	}
 }
+
+var errReplaced = errors.New("the state file was replaced by other writers at every attempt")
 
 // plainFile reports whether path is now a regular file of ours with one
 // link: what safeopen would accept.
