@@ -255,7 +255,11 @@ func TestFnErrorAndBadKeyWriteNothing(t *testing.T) {
 		want error
 	}{
 		{func(tb *Table) error { tb.Put("x", t0.Add(time.Hour)); return boom }, boom},
-		{func(tb *Table) error { tb.Put("has space", t0.Add(time.Hour)); tb.Put("y", t0.Add(time.Hour)); return nil }, ErrBadKey},
+		{func(tb *Table) error {
+			tb.Put("has space", t0.Add(time.Hour))
+			tb.Put("y", t0.Add(time.Hour))
+			return nil
+		}, ErrBadKey},
 		{func(tb *Table) error { tb.Put("", t0.Add(time.Hour)); return nil }, ErrBadKey},
 		{func(tb *Table) error { tb.Put("a\nb", t0.Add(time.Hour)); return nil }, ErrBadKey},
 		{func(tb *Table) error { tb.Put(strings.Repeat("k", MaxKey+1), t0.Add(time.Hour)); return nil }, ErrBadKey},
