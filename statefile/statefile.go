@@ -99,9 +99,8 @@ func Update(ctx context.Context, s sys.Sys, path string, pol locking.Policy, now
 		s = sys.Real{}
 	}
 	dir := filepath.Dir(path)
-	// The directory is the user's private one (docs/design.md §1: per-user
-	// state); 0700 keeps other users from reading whom the user answered
-	// and from planting names in it.
+	// The directory is the user's private one: 0700 keeps other users
+	// from reading whom the user answered and from planting names in it.
 	if err := s.Mkdir(dir, 0o700); err != nil && !errors.Is(err, unix.EEXIST) {
 		return fmt.Errorf("make state directory %s: %w", dir, err)
 	}
