@@ -16,7 +16,9 @@
 // export_environment passes by default (TZ, MAIL_CONFIG, LANG), taken from
 // ours when set. It runs in a process group of its own, killed whole when
 // the context ends or the timeout passes, so a hung submission cannot hold
-// a delivery forever. Its standard output and error are kept, up to
+// a delivery forever. A message that cannot be read to its end is never
+// submitted cut short: the group is killed before its standard input is
+// closed. Its standard output and error are kept, up to
 // MaxOutput bytes each, for the error message.
 //
 // # How its exit status is read

@@ -81,7 +81,10 @@ func Send(ctx context.Context, path, sender string, rcpts []string, msg io.Reade
 	}
 	var stdout, stderr limited
 	cmd := exec.CommandContext(ctx, path, argv...)
-	cmd.Stdin = msg
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return status.Temp("4.3.0", fmt.Errorf("run %s: %w", path, err))
+	}
 	cmd.Stdout = &stdout
 	cmd.Stderr = &stderr
 	cmd.Env = env()
@@ -92,7 +95,28 @@ func Send(ctx context.Context, path, sender string, rcpts []string, msg io.Reade
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = time.Second
-	err = cmd.Run()
+	if err := cmd.Start(); err != nil {
+		// Not started (ENOENT, EACCES, ENOEXEC).
+		return status.Temp("4.3.0", fmt.Errorf("run %s: %w", path, err))
+	}
+	_, copyErr := io.Copy(stdin, msg)
+	if copyErr != nil && !errors.Is(copyErr, syscall.EPIPE) {
+		// The message could not be read to its end. Closing standard input
+		// now would submit what was read as if it were all: the group is
+		// killed first, so the program never sees the end of its input and
+		// submits nothing (Postfix's sendmail removes its queue file).
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+	stdin.Close()
+	err = cmd.Wait()
+	if copyErr != nil && !errors.Is(copyErr, syscall.EPIPE) {
+		return status.Temp("4.3.0", fmt.Errorf("read message for %s: %w", path, copyErr))
+	}
+	if errors.Is(err, exec.ErrWaitDelay) && cmd.ProcessState.Success() {
+		// It exited 0, and something it started still holds its output:
+		// the message was accepted.
+		return nil
+	}
 	if err == nil {
 		return nil
 	}
@@ -101,7 +125,7 @@ func Send(ctx context.Context, path, sender string, rcpts []string, msg io.Reade
 	}
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) {
-		// Not started (ENOENT, EACCES, ENOEXEC), or its pipes failed.
+		// Its pipes failed.
 		return status.Temp("4.3.0", fmt.Errorf("run %s: %w", path, err))
 	}
 	xe := &ExitError{Path: path, Status: ee.ExitCode(), Output: output(&stderr, &stdout)}

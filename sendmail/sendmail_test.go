@@ -185,3 +185,29 @@ func TestRefused(t *testing.T) {
 		}
 	})
 }
+
+type failingReader struct{ n int }
+
+func (r *failingReader) Read(p []byte) (int, error) {
+	if r.n == 0 {
+		r.n++
+		return copy(p, "Subject: half\n\nfirst half\n"), nil
+	}
+	return 0, errors.New("spool read error")
+}
+
+// TestReadErrorSubmitsNothing: a message that cannot be read to its end
+// must not be submitted cut short: the program is killed before it sees
+// the end of its input.
+func TestReadErrorSubmitsNothing(t *testing.T) {
+	path, dir := fake(t, "touch "+"DONE")
+	os.WriteFile(path, []byte(strings.Replace(read(t, path), "DONE", filepath.Join(filepath.Dir(path), "submitted"), 1)), 0o755)
+	err := Send(context.Background(), path, "a@x", []string{"b@x"}, &failingReader{})
+	var se *status.Error
+	if !errors.As(err, &se) || se.Code != status.TempFail {
+		t.Fatalf("err = %v, want temporary", err)
+	}
+	if _, err := os.Stat(dir + "/submitted"); err == nil {
+		t.Error("the program reached the end of its input and submitted")
+	}
+}
