@@ -16,6 +16,7 @@ import (
 	"letterbox/internal/sys"
 	"letterbox/locking"
 	"letterbox/maildir"
+	"letterbox/mailflag"
 	"letterbox/mbox"
 	"letterbox/safeopen"
 )
@@ -46,6 +47,13 @@ type Request struct {
 	Log     *slog.Logger
 	Now     func() time.Time // the From_ line's time; local time
 	TempDir string           // where a large message is spooled
+	// Home is the recipient's home directory, for the "~/" paths of the
+	// Sieve settings; "" means none (no personal script).
+	Home string
+
+	// Set per step of a delivery through Sieve (filter.go).
+	flags        mailflag.State // the stored message's flags
+	createFolder bool           // fileinto :create: make Folder even without create_folders
 }
 
 // Result describes a delivery that succeeded.
@@ -137,6 +145,9 @@ func DeliverMessage(ctx context.Context, m *Message, r Request) (Result, error) 
 	if r.Log == nil {
 		r.Log = slog.New(slog.DiscardHandler)
 	}
+	if r.Filtered() {
+		return deliverFiltered(ctx, m, r)
+	}
 	if r.ToMaildir() {
 		env, res, err := envelope(m, r)
 		if err != nil {
@@ -218,7 +229,12 @@ func PrepareMbox(m *Message, r Request) (*Prepared, error) {
 		// cannot use, the message goes to INBOX rather than bounce.
 		r.Log.Warn("folder ignored: the mailbox is an mbox; delivering to it", "folder", r.Folder, "mailbox", r.Mailbox)
 	}
-	p.msg, p.size, err = mboxMessage(r, m, env, envelopeHeader(env))
+	hdr := envelopeHeader(env)
+	if r.flags.Cur {
+		// Flags set by Sieve, as mutt and Dovecot read them (mailflag).
+		hdr = append(hdr, r.flags.MboxLines()...)
+	}
+	p.msg, p.size, err = mboxMessage(r, m, env, hdr)
 	return p, err
 }
 

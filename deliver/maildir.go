@@ -30,7 +30,7 @@ func deliverMaildir(r Request, m *Message, header []byte) (int64, string, error)
 		if err != nil {
 			return 0, "", status.Perm("5.3.0", status.Usage, err)
 		}
-		switch dir, err := maildir.MakeFolder(r.Sys, root, f, r.Config.CreateFolders); {
+		switch dir, err := maildir.MakeFolder(r.Sys, root, f, r.Config.CreateFolders || r.createFolder); {
 		case errors.Is(err, maildir.ErrNoFolder):
 			// As dovecot-lda does: INBOX rather than a bounce.
 			r.Log.Warn("folder does not exist and create_folders is off; delivering to INBOX", "folder", r.Folder, "maildir", root)
@@ -60,7 +60,7 @@ func deliverMaildir(r Request, m *Message, header []byte) (int64, string, error)
 		return 0, "", status.Temp("4.3.0", err)
 	}
 	path, err := maildir.Deliver(r.Sys, root, io.MultiReader(strings.NewReader(string(header)), content), size,
-		maildir.Options{Host: id.Host, Pid: id.Pid, Now: r.Now(), Fsync: r.Config.Fsync})
+		maildir.Options{Host: id.Host, Pid: id.Pid, Now: r.Now(), Fsync: r.Config.Fsync, Flags: r.flags.Flags})
 	if err != nil {
 		return 0, "", status.Of(err, root, r.Config.QuotaTempfail)
 	}

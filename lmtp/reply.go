@@ -22,6 +22,7 @@ var permanent = map[string]int{
 	"5.3.4": 552, // message too big for the server
 	"5.4.6": 550, // Delivered-To: loop
 	"5.6.0": 554, // message has a line over max_line_length
+	"5.7.1": 550, // refused by the recipient's Sieve reject (RFC 5429 §2.2)
 }
 
 // maxText bounds the text of a reply.

@@ -30,6 +30,7 @@ func TestReply(t *testing.T) {
 		{status.Perm("5.2.2", status.CantCreat, errors.New("quota")), 552, smtp.EnhancedCode{5, 2, 2}},
 		{status.Perm("5.4.6", status.DataErr, errors.New("loop")), 550, smtp.EnhancedCode{5, 4, 6}},
 		{status.Perm("5.1.1", status.NoUser, errors.New("who")), 550, smtp.EnhancedCode{5, 1, 1}},
+		{status.Perm("5.7.1", status.NoPerm, errors.New("rejected")), 550, smtp.EnhancedCode{5, 7, 1}},
 		{status.Perm("5.1.3", status.DataErr, errors.New("bad")), 553, smtp.EnhancedCode{5, 1, 3}},
 		{status.Perm("5.3.0", status.Usage, errors.New("our bug")), 451, smtp.EnhancedCode{4, 3, 0}},
 		{fmt.Errorf("wrapped: %w", smtp.ErrDataTooLarge), 552, smtp.EnhancedCode{5, 3, 4}},

@@ -37,6 +37,7 @@ type target struct {
 	folder  string // Maildir++ folder from the +extension
 	user    string // the system user (-d), or "" for the virtual layout
 	child   bool   // delivered by "letterbox deliver -d user" as that user
+	home    string // the system user's home, for its Sieve script ("" for the virtual layout)
 }
 
 func (ss *session) Reset() {
@@ -119,7 +120,7 @@ func (ss *session) resolve(to string) (*target, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.user, t.mailbox = r.User.Name, r.Mailbox
+	t.user, t.mailbox, t.home = r.User.Name, r.Mailbox, r.User.Home
 	if euid := os.Geteuid(); euid == 0 && r.User.UID != 0 {
 		t.child = true // root delivers through a child that becomes the user
 	} else if err := r.Become(); err != nil {
@@ -212,6 +213,7 @@ func (ss *session) deliver(m *deliver.Message, t *target, start time.Time) (err 
 		Log:               set.Log,
 		Now:               set.Now,
 		TempDir:           set.TempDir,
+		Home:              t.home,
 	}
 	var res deliver.Result
 	defer func() { deliver.LogResult(set.Log, res, err, start) }()
@@ -223,7 +225,9 @@ func (ss *session) deliver(m *deliver.Message, t *target, start time.Time) (err 
 			return status.Of(err, t.mailbox, set.Config.QuotaTempfail)
 		}
 	}
-	if r.ToMaildir() {
+	if r.ToMaildir() || r.Filtered() {
+		// Sieve's actions are one delivery of their own (deliver's
+		// journal); only a plain mbox delivery joins the group commit.
 		res, err = deliver.DeliverMessage(ss.s.queues.ctx, m, r)
 		return err
 	}

@@ -34,6 +34,20 @@ func (o *optString) String() string {
 }
 func (o *optString) Set(s string) error { o.v = &s; return nil }
 
+// home is the home directory of the recipient, for the "~/" paths of the
+// Sieve settings: the user's, or without -d and with an explicit MAILBOX,
+// the running user's from the user database ("" if it has none).
+func home(to deliver.Recipient) string {
+	if to.User != nil {
+		return to.User.Home
+	}
+	u, err := passwd.System().LookupID(os.Getuid())
+	if err != nil {
+		return ""
+	}
+	return u.Home
+}
+
 // runDeliver is "letterbox deliver": one message from standard input (or
 // -p FILE) into a mailbox, with the result told by exit status and one
 // RFC 3463 status line (docs/design.md §2.1).
@@ -117,6 +131,7 @@ func runDeliver(e *cli.Env, args []string) error {
 		Log:               log,
 		Now:               time.Now,
 		TempDir:           os.TempDir(),
+		Home:              home(to),
 	})
 	// One log line per delivery (deliver.LogResult).
 	deliver.LogResult(log, res, err, start)

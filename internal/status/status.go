@@ -11,6 +11,7 @@ const (
 	NoUser    = 67 // EX_NOUSER: unknown user
 	CantCreat = 73 // EX_CANTCREAT: permanent mailbox policy (size, with quota_tempfail = false)
 	TempFail  = 75 // EX_TEMPFAIL: try again later
+	NoPerm    = 77 // EX_NOPERM: refused by the recipient's Sieve reject, as dovecot-lda -e
 	Config    = 78 // EX_CONFIG: "letterbox config check" on an invalid file
 )
 
