@@ -526,3 +526,42 @@ func TestVirtualMaildir(t *testing.T) {
 		t.Fatalf("domain directory: %v %v", st, err)
 	}
 }
+
+// Sieve runs per recipient in the server: alice's ~/.dovecot.sieve files
+// into a folder or rejects, which is her recipient's 550 5.7.1 alone; bob,
+// without a script, gets the plain delivery.
+func TestSieve(t *testing.T) {
+	ts := start(t, nil, systemUsers)
+	script := `require ["fileinto", "reject"];
+if header :contains "subject" "spam" { reject "no spam here"; stop; }
+fileinto "Lists/go";
+`
+	if err := os.WriteFile(filepath.Join(ts.dir, "alice", ".dovecot.sieve"), []byte(script), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	send := func(subject string, want ...string) {
+		t.Helper()
+		r := dial(t, ts.addr)
+		r.hello()
+		r.expect("MAIL FROM:<s@example.org>\r\n", "250 ")
+		r.expect("RCPT TO:<alice@example.net>\r\n", "250 ")
+		r.expect("RCPT TO:<bob@example.net>\r\n", "250 ")
+		r.expect("DATA\r\n", "354 ")
+		r.send("Subject: " + subject + "\r\n\r\nbody\r\n.\r\n")
+		for _, w := range want {
+			r.expect("", w)
+		}
+		r.expect("QUIT\r\n", "221 ")
+	}
+	send("spam offer", "550 5.7.1 <alice@example.net>", "250 2.0.0 <bob@example.net>")
+	send("go news", "250 2.0.0 <alice@example.net>", "250 2.0.0 <bob@example.net>")
+	for path, n := range map[string]int{
+		filepath.Join(ts.dir, "alice", "mail", "Lists", "go"): 1,
+		filepath.Join(ts.dir, "alice", "mbox"):                0,
+		filepath.Join(ts.dir, "bob", "mbox"):                  2,
+	} {
+		if got := len(messages(t, path)); got != n {
+			t.Errorf("%s holds %d messages, want %d", path, got, n)
+		}
+	}
+}

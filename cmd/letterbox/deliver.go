@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -35,11 +36,15 @@ func (o *optString) String() string {
 func (o *optString) Set(s string) error { o.v = &s; return nil }
 
 // home is the home directory of the recipient, for the "~/" paths of the
-// Sieve settings: the user's, or without -d and with an explicit MAILBOX,
-// the running user's from the user database ("" if it has none).
+// Sieve settings: the user's; or, without -d and with an explicit MAILBOX,
+// $HOME as dovecot-lda takes it (Postfix sets it for mailbox_command),
+// else the running user's from the user database ("" if it has none).
 func home(to deliver.Recipient) string {
 	if to.User != nil {
 		return to.User.Home
+	}
+	if h := os.Getenv("HOME"); filepath.IsAbs(h) {
+		return h
 	}
 	u, err := passwd.System().LookupID(os.Getuid())
 	if err != nil {
