@@ -41,12 +41,6 @@ log = "none"
 EOF
 chmod 644 "$work/procmailrc" "$work/dovecot.conf" "$work/lb.toml"
 
-prepare() {
-  rm -rf "$work/out/$1"
-  mkdir -p "$work/out/$1"
-  own "$work/out"
-}
-count() { grep -c '^X-Bench-Seq: ' "$work/out/$1/mbox"; }
 deliver_all() {
   local f
   case $1 in

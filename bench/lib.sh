@@ -44,6 +44,15 @@ awk -v n="$n" -v dir="$work/corpus" 'BEGIN {
 }'
 own "$work"
 
+# The defaults of the mbox benchmarks: each peer delivers into
+# out/PEER/mbox. A script may define its own after sourcing this.
+prepare() {
+  rm -rf "$work/out/$1"
+  mkdir -p "$work/out/$1"
+  own "$work/out"
+}
+count() { grep -c '^X-Bench-Seq: ' "$work/out/$1/mbox"; }
+
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 # bench PEERS...: runs deliver_all PEER (defined by the caller) for each

@@ -70,12 +70,6 @@ chmod 644 "$work"/*.toml "$work"/*.conf "$work/rules.sieve"
 own "$work"
 "$lb" sieve check "$work/rules.sieve"
 
-prepare() {
-  rm -rf "$work/out/$1"
-  mkdir -p "$work/out/$1"
-  own "$work/out"
-}
-count() { grep -c '^X-Bench-Seq: ' "$work/out/$1/mbox"; }
 deliver_all() {
   local f
   case $1 in

@@ -317,15 +317,27 @@ func (r *byteReader) Read(p []byte) (int, error) {
 var ErrUnsafe = errors.New("unsafe script file")
 
 // LoadFile compiles the script in the file at path, if it is safe to run
-// for the running user (docs/design.md §10.1): a regular file (a FIFO
-// would block the delivery, a device would be read forever) of at most
-// MaxScriptSize bytes, owned by the running user or root, and writable by
-// neither group nor others — anyone else who could write it could file
-// the user's mail anywhere or redirect it away. The path may be a
-// symbolic link: ~/.dovecot.sieve is one, to the active script, under
-// ManageSieve; the checks are on the file opened. A missing file is an
-// error wrapping fs.ErrNotExist; an unsafe one wraps ErrUnsafe.
+// for the running user (docs/design.md §10.1): what CompileFile checks,
+// and owned by the running user or root, and writable by neither group nor
+// others — anyone else who could write it could file the user's mail
+// anywhere or redirect it away. The path may be a symbolic link:
+// ~/.dovecot.sieve is one, to the active script, under ManageSieve; the
+// checks are on the file opened. A missing file is an error wrapping
+// fs.ErrNotExist; an unsafe one wraps ErrUnsafe.
 func LoadFile(path string, o Options) (*Script, error) {
+	return compileFile(path, o, true)
+}
+
+// CompileFile compiles the script in the file at path without asking who
+// may write it, for the tools that only read a script ("letterbox sieve
+// check", "sieve test"): the file must be regular (a FIFO would block, a
+// device would be read forever) and at most MaxScriptSize bytes, or the
+// error wraps ErrUnsafe.
+func CompileFile(path string, o Options) (*Script, error) {
+	return compileFile(path, o, false)
+}
+
+func compileFile(path string, o Options, owned bool) (*Script, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open script: %w", err)
@@ -338,12 +350,13 @@ func LoadFile(path string, o Options) (*Script, error) {
 	switch uid := uint32(os.Geteuid()); {
 	case st.Mode&unix.S_IFMT != unix.S_IFREG:
 		return nil, fmt.Errorf("%w: %s is not a regular file", ErrUnsafe, path)
+	case st.Size > MaxScriptSize:
+		return nil, fmt.Errorf("%w: %s has %d bytes, more than %d", ErrUnsafe, path, st.Size, MaxScriptSize)
+	case !owned:
 	case st.Uid != uid && st.Uid != 0:
 		return nil, fmt.Errorf("%w: %s is owned by uid %d, not by uid %d or root", ErrUnsafe, path, st.Uid, uid)
 	case st.Mode&0o022 != 0:
 		return nil, fmt.Errorf("%w: %s is writable by group or others (mode %o)", ErrUnsafe, path, st.Mode&0o777)
-	case st.Size > MaxScriptSize:
-		return nil, fmt.Errorf("%w: %s has %d bytes, more than %d", ErrUnsafe, path, st.Size, MaxScriptSize)
 	}
 	return Compile(path, io.LimitReader(f, MaxScriptSize), o)
 }

@@ -106,6 +106,9 @@ func TestLoadFile(t *testing.T) {
 		if _, err := LoadFile(w, Options{}); !errors.Is(err, ErrUnsafe) {
 			t.Errorf("LoadFile of a mode %o script: %v, want ErrUnsafe", mode, err)
 		}
+		if _, err := CompileFile(w, Options{}); err != nil {
+			t.Errorf("CompileFile of a mode %o script: %v; the tools only read it", mode, err)
+		}
 	}
 	// Owned by a third user (only root can make such a file here).
 	if os.Geteuid() == 0 {

@@ -48,7 +48,7 @@ func runSieveCheck(args []string) error {
 	}
 	failed := false
 	for _, path := range fs.Args() {
-		if _, err := sieve.LoadFile(path, sieve.Options{}); err != nil {
+		if _, err := sieve.CompileFile(path, sieve.Options{}); err != nil {
 			failed = true
 			var ce *sieve.CompileError
 			if errors.As(err, &ce) {
@@ -98,7 +98,7 @@ func runSieveTest(args []string) error {
 			o.Environment["domain"] = domain
 		}
 	}
-	s, err := sieve.LoadFile(fs.Arg(0), o)
+	s, err := sieve.CompileFile(fs.Arg(0), o)
 	if err != nil {
 		var ce *sieve.CompileError
 		if errors.As(err, &ce) {
