@@ -61,6 +61,7 @@
 //   - vnd.dovecot.duplicate and the Pigeonhole configuration knobs are not
 //     provided.
 //
-// pigeonhole_test.go runs Pigeonhole 2.3's tests for these extensions when
-// PIGEONHOLE_DIR is set, and lists each known failure with its reason.
+// Pigeonhole's tests for these extensions run in internal/sievetest
+// (TestPigeonhole) when PIGEONHOLE_DIR is set, each known failure listed
+// with its reason.
 package sieveext

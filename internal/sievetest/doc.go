@@ -5,9 +5,14 @@
 //
 // Two proofs:
 //
-//   - pigeonhole_test.go runs Pigeonhole's own .svtest suite, through
-//     go-sieve's runner (github.com/foxcpp/go-sieve/tests), for every
-//     extension letterbox supports. The suite is LGPL test data and is
+//   - pigeonhole_test.go runs Pigeonhole's own .svtest suite for every
+//     extension letterbox supports, the only place that does: go-sieve's
+//     runner commands (vnd.dovecot.testsuite), executed in the environment
+//     Pigeonhole's testsuite gives (helpers_test.go, suiteEnv): a
+//     sieveext.Run for the extension commands, a test mail store and SMTP
+//     queue, include over the suite's directories through sieve.DirLoader,
+//     duplicate IDs kept at test_result_execute, and vacation replies
+//     composed by package autoreply as delivery composes them. The suite is LGPL test data and is
 //     never copied into this repository: the test reads it from
 //     $PIGEONHOLE_DIR (the unpacked Pigeonhole source tree, tests/ directly
 //     below it; .ci/run fetches it from Debian's source archive) and skips,
