@@ -73,6 +73,15 @@ func ShouldReply(h Header, env Envelope, recipient string, v Vacation) (bool, st
 			return false, "message is Auto-Submitted: " + oneLine(val)
 		}
 	}
+	// Microsoft's X-Auto-Response-Suppress ([MS-OXCMAIL] §2.2.3.2.14):
+	// All or OOF asks for no out-of-office reply; Pigeonhole honours it.
+	for _, val := range h.Get("X-Auto-Response-Suppress") {
+		for _, tok := range strings.FieldsFunc(val, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' }) {
+			if strings.EqualFold(tok, "All") || strings.EqualFold(tok, "OOF") {
+				return false, "message has X-Auto-Response-Suppress: " + oneLine(val)
+			}
+		}
+	}
 	for _, f := range listFields {
 		if len(h.Get(f)) > 0 {
 			return false, "message has " + f + ": list mail"
