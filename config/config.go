@@ -1,12 +1,13 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -140,25 +141,45 @@ func load(s sys.Sys, path string) (Config, error) {
 	if err != nil {
 		return c, fmt.Errorf("read config: %w", err)
 	}
-	if err := checkDurations(path, src); err != nil {
-		return c, err
+	// go-toml parses; the values are set here, so that every error of the
+	// file is found in one run and each says what the key wants.
+	var raw map[string]any
+	if err := toml.Unmarshal(src, &raw); err != nil {
+		return c, syntaxError(path, err)
 	}
-	d := toml.NewDecoder(bytes.NewReader(src)).DisallowUnknownFields()
-	if err := d.Decode(&c); err != nil {
-		return c, decodeError(path, err)
+	d := decoder{}
+	d.table("", raw, reflect.ValueOf(&c).Elem())
+	failed := map[string]bool{}
+	for _, e := range d.errs {
+		failed[e.key] = true
 	}
-	if err := c.validate(); err != nil {
-		var ke *keyError
-		if errors.As(err, &ke) {
-			table, key, ok := strings.Cut(ke.key, ".")
-			if !ok {
-				table, key = "", ke.key
-			}
-			return c, fmt.Errorf("%s:%d: %s: %w", path, lineIn(src, table, key), ke.key, ke.err)
+	// A key that failed to decode keeps its default; its checks, and the
+	// checks comparing it with others, would only repeat the error.
+	for _, e := range c.check() {
+		if !slices.ContainsFunc(append([]string{e.key}, e.at...), func(k string) bool { return failed[k] }) {
+			d.errs = append(d.errs, e)
 		}
-		return c, fmt.Errorf("%s: %w", path, err)
 	}
-	return c, nil
+	if len(d.errs) == 0 {
+		return c, nil
+	}
+	lines := keyLines(src)
+	errs := make(Errors, 0, len(d.errs))
+	for _, e := range d.errs {
+		line := 0
+		for _, k := range append([]string{e.key}, e.at...) {
+			if line = lines[k]; line > 0 {
+				break
+			}
+		}
+		key := e.key
+		if e.unknown {
+			key = "" // the message names it
+		}
+		errs = append(errs, &Error{Path: path, Line: line, Key: key, Err: e.err})
+	}
+	sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
+	return c, errs
 }
 
 // MaxSize is the largest configuration file Load reads: 1 MiB. A real one
@@ -221,127 +242,78 @@ func readFile(s sys.Sys, path string) ([]byte, error) {
 	}
 }
 
-var durationKeys = []string{"lock_timeout", "stale_lock_own", "stale_lock_foreign", "lock_refresh"}
-
-// checkDurations reports a duration key that is not a string or does not
-// parse, with its line: the decoder reports errors from UnmarshalText
-// without a position.
-func checkDurations(path string, src []byte) error {
-	var raw map[string]any
-	if err := toml.Unmarshal(src, &raw); err != nil {
-		return decodeError(path, err)
-	}
-	check := func(table string, raw map[string]any, keys []string) error {
-		for _, k := range keys {
-			v, ok := raw[k]
-			if !ok {
-				continue
-			}
-			name := k
-			if table != "" {
-				name = table + "." + k
-			}
-			s, isString := v.(string)
-			if !isString {
-				return fmt.Errorf("%s:%d: %s: want a string such as \"30s\", not %v", path, lineIn(src, table, k), name, v)
-			}
-			var d Duration
-			if err := d.UnmarshalText([]byte(s)); err != nil {
-				return fmt.Errorf("%s:%d: %s: %w", path, lineIn(src, table, k), name, err)
-			}
-		}
-		return nil
-	}
-	if err := check("", raw, durationKeys); err != nil {
-		return err
-	}
-	if t, ok := raw["lmtp"].(map[string]any); ok {
-		return check("lmtp", t, []string{"timeout"})
-	}
-	return nil
-}
-
-func decodeError(path string, err error) error {
-	var sm *toml.StrictMissingError
-	if errors.As(err, &sm) && len(sm.Errors) > 0 {
-		e := sm.Errors[0]
-		row, _ := e.Position()
-		return fmt.Errorf("%s:%d: unknown key %s", path, row, keyName(e.Key()))
-	}
-	var de *toml.DecodeError
-	if errors.As(err, &de) {
-		row, _ := de.Position()
-		if k := de.Key(); len(k) > 0 {
-			return fmt.Errorf("%s:%d: %s: %s", path, row, keyName(k), de.Error())
-		}
-		return fmt.Errorf("%s:%d: %s", path, row, de.Error())
-	}
-	return fmt.Errorf("%s: %w", path, err)
-}
-
-func keyName(k toml.Key) string {
-	s := ""
-	for i, p := range k {
-		if i > 0 {
-			s += "."
-		}
-		s += p
-	}
-	return s
-}
-
-// keyError is a validation error of one key.
+// keyError is an error of one key.
 type keyError struct {
-	key string
-	err error
+	key     string
+	err     error
+	unknown bool     // key is not one of Config's
+	at      []string // other keys the error is about, for its line when key is not in the file
 }
 
 func (e *keyError) Error() string { return e.key + ": " + e.err.Error() }
 
-func bad(key, format string, args ...any) error {
-	return &keyError{key: key, err: fmt.Errorf(format, args...)}
+// problems collects the keyErrors of a check.
+type problems []*keyError
+
+func (p *problems) bad(key, format string, args ...any) *keyError {
+	e := &keyError{key: key, err: fmt.Errorf(format, args...)}
+	*p = append(*p, e)
+	return e
 }
 
+// validate reports every invalid value of c, one per line.
 func (c *Config) validate() error {
+	var es []error
+	for _, e := range c.check() {
+		es = append(es, e)
+	}
+	return errors.Join(es...)
+}
+
+// check returns an error for every invalid value of c.
+func (c *Config) check() []*keyError {
+	var p problems
+	bad := p.bad
 	// A relative spool would be relative to wherever the MTA starts us
 	// (Postfix: its queue directory).
 	if !filepath.IsAbs(c.SpoolDir) {
-		return bad("spool_dir", "%q is not an absolute path", c.SpoolDir)
+		bad("spool_dir", "%q is not an absolute path", c.SpoolDir)
 	}
 	// home_mailbox is below the home directory; it must not name a place
 	// outside it.
 	if filepath.IsAbs(c.HomeMailbox) || slices.Contains(strings.Split(c.HomeMailbox, "/"), "..") {
-		return bad("home_mailbox", "%q is not a path below the home directory", c.HomeMailbox)
+		bad("home_mailbox", "%q is not a path below the home directory", c.HomeMailbox)
 	}
 	// The names belong to the packages that implement them: mbox for the
 	// variants, locking for the methods.
 	if _, ok := mbox.ParseQuoting(c.MboxQuoting); !ok {
-		return bad("mbox_quoting", "%q is not one of mboxrd, mboxo, mboxcl2", c.MboxQuoting)
+		bad("mbox_quoting", "%q is not one of mboxrd, mboxo, mboxcl2", c.MboxQuoting)
 	}
 	if _, err := locking.ParseMethods(c.MboxLocks); err != nil {
-		return bad("mbox_locks", "%v", err)
+		bad("mbox_locks", "%v", err)
 	}
 	for _, d := range []struct {
 		key string
 		v   Duration
 	}{{"lock_timeout", c.LockTimeout}, {"stale_lock_own", c.StaleLockOwn}, {"stale_lock_foreign", c.StaleLockForeign}, {"lock_refresh", c.LockRefresh}} {
 		if d.v.Duration <= 0 {
-			return bad(d.key, "must be positive")
+			bad(d.key, "must be positive")
 		}
 	}
 	// A holder gives up a lock it has not proven for stale_lock_own/2; it
 	// must get to refresh well before that.
-	if 3*c.LockRefresh.Duration > c.StaleLockOwn.Duration {
-		return bad("lock_refresh", "%s is too long for stale_lock_own %s (at most a third)", c.LockRefresh, c.StaleLockOwn)
+	if c.LockRefresh.Duration > 0 && 3*c.LockRefresh.Duration > c.StaleLockOwn.Duration {
+		bad("lock_refresh", "%s is too long for stale_lock_own %s (at most a third)", c.LockRefresh, c.StaleLockOwn).at = []string{"stale_lock_own"}
 	}
+	// A Config built by hand: the decoder refuses a negative size.
 	if c.MailboxSizeLimit < 0 {
-		return bad("mailbox_size_limit", "must not be negative")
+		bad("mailbox_size_limit", "must not be negative")
 	}
 	if c.MessageSizeLimit < 0 {
-		return bad("message_size_limit", "must not be negative")
+		bad("message_size_limit", "must not be negative")
 	}
 	if !slices.Contains([]string{"syslog", "stderr", "none"}, c.Log) {
-		return bad("log", "%q is not one of syslog, stderr, none", c.Log)
+		bad("log", "%q is not one of syslog, stderr, none", c.Log)
 	}
 	// Each is read or written for the recipient: an absolute path, or one
 	// below the home ("~/..."); a relative path would depend on where the
@@ -358,7 +330,7 @@ func (c *Config) validate() error {
 		{"state_dir", c.StateDir, true, false},
 	} {
 		if err := checkPath(p.v, p.home, p.emptyOK); err != nil {
-			return bad(p.key, "%v", err)
+			bad(p.key, "%v", err)
 		}
 	}
 	for _, l := range []struct {
@@ -367,11 +339,13 @@ func (c *Config) validate() error {
 	}{{"sieve_before", c.SieveBefore}, {"sieve_after", c.SieveAfter}} {
 		for _, v := range l.v {
 			if err := checkPath(v, false, false); err != nil {
-				return bad(l.key, "%v", err)
+				bad(l.key, "%v", err)
+				break // one error per key
 			}
 		}
 	}
-	return c.LMTP.validate()
+	c.LMTP.check(bad)
+	return p
 }
 
 // checkPath checks a configured path: absolute, or "~/..." when home, or
@@ -407,44 +381,54 @@ func HomePath(p, home string) (string, error) {
 	return filepath.Join(home, rest), nil
 }
 
-func (l *LMTP) validate() error {
+func (l *LMTP) check(bad func(key, format string, args ...any) *keyError) {
 	for _, a := range l.Listen {
 		if err := CheckListen(a); err != nil {
-			return bad("lmtp.listen", "%v", err)
+			bad("lmtp.listen", "%v", err)
+			break // one error per key
 		}
 	}
 	if _, err := l.Mode(); err != nil {
-		return bad("lmtp.socket_mode", "%v", err)
+		bad("lmtp.socket_mode", "%v", err)
 	}
-	if m := l.Mailbox; m != "" {
-		// A relative template would be relative to wherever the daemon
-		// was started; ".." could lead out of the mail store.
-		if !filepath.IsAbs(m) || slices.Contains(strings.Split(m, "/"), "..") {
-			return bad("lmtp.mailbox", "%q is not an absolute path without \"..\"", m)
-		}
-		rest := m
-		for _, p := range LMTPPlaceholders {
-			rest = strings.ReplaceAll(rest, p, "")
-		}
-		if strings.ContainsAny(rest, "{}") {
-			return bad("lmtp.mailbox", "%q: only %s may stand in braces", m, strings.Join(LMTPPlaceholders, ", "))
-		}
-		if !strings.Contains(m, "{user}") && !strings.Contains(m, "{local}") {
-			return bad("lmtp.mailbox", "%q names no user: give {user} or {local}", m)
-		}
+	if err := checkTemplate(l.Mailbox); err != nil {
+		bad("lmtp.mailbox", "%v", err)
 	}
 	if l.MaxConnections < 1 {
-		return bad("lmtp.max_connections", "must be at least 1")
+		bad("lmtp.max_connections", "must be at least 1")
 	}
 	if l.MaxRecipients < 1 {
-		return bad("lmtp.max_recipients", "must be at least 1")
+		bad("lmtp.max_recipients", "must be at least 1")
 	}
 	if l.Timeout.Duration <= 0 {
-		return bad("lmtp.timeout", "must be positive")
+		bad("lmtp.timeout", "must be positive")
 	}
 	// RFC 5321 §4.5.3.1.6: a line is up to 1000 bytes with its CRLF.
 	if l.MaxLineLength < 1000 {
-		return bad("lmtp.max_line_length", "%d is below the 1000 bytes RFC 5321 allows a line", l.MaxLineLength)
+		bad("lmtp.max_line_length", "%d is below the 1000 bytes RFC 5321 allows a line", l.MaxLineLength)
+	}
+}
+
+// checkTemplate checks the [lmtp] mailbox template m: "" or absolute,
+// without "..", naming the user, with no braces but the placeholders.
+func checkTemplate(m string) error {
+	if m == "" {
+		return nil
+	}
+	// A relative template would be relative to wherever the daemon was
+	// started; ".." could lead out of the mail store.
+	if !filepath.IsAbs(m) || slices.Contains(strings.Split(m, "/"), "..") {
+		return fmt.Errorf("%q is not an absolute path without \"..\"", m)
+	}
+	rest := m
+	for _, p := range LMTPPlaceholders {
+		rest = strings.ReplaceAll(rest, p, "")
+	}
+	if strings.ContainsAny(rest, "{}") {
+		return fmt.Errorf("%q: only %s may stand in braces", m, strings.Join(LMTPPlaceholders, ", "))
+	}
+	if !strings.Contains(m, "{user}") && !strings.Contains(m, "{local}") {
+		return fmt.Errorf("%q names no user: give {user} or {local}", m)
 	}
 	return nil
 }
@@ -511,24 +495,6 @@ func (c Config) Quoting() mbox.Quoting {
 	return q
 }
 
-// lineIn returns the line of src that sets key in table ("" for the top
-// level), or 0.
-func lineIn(src []byte, table, key string) int {
-	cur := ""
-	for i, line := range bytes.Split(src, []byte("\n")) {
-		t := bytes.TrimSpace(line)
-		if len(t) > 1 && t[0] == '[' && t[len(t)-1] == ']' {
-			cur = string(bytes.TrimSpace(t[1 : len(t)-1]))
-			continue
-		}
-		k, _, ok := bytes.Cut(line, []byte("="))
-		if ok && cur == table && string(bytes.Trim(bytes.TrimSpace(k), `"'`)) == key {
-			return i + 1
-		}
-	}
-	return 0
-}
-
 // Duration is a time.Duration written as a string such as "30s". It is a
 // struct so that a bare number (lock_timeout = 30, which would otherwise
 // mean 30 nanoseconds) is a type error, not a surprise.
@@ -540,7 +506,7 @@ func Dur(d time.Duration) Duration { return Duration{d} }
 func (d *Duration) UnmarshalText(b []byte) error {
 	v, err := time.ParseDuration(string(b))
 	if err != nil {
-		return fmt.Errorf("bad duration %q (want e.g. \"30s\", \"5m\")", b)
+		return fmt.Errorf("%q is not a duration such as \"30s\", \"5m\" or \"1h30m\"", b)
 	}
 	d.Duration = v
 	return nil

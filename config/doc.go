@@ -4,8 +4,11 @@
 // (LockPolicy, Quoting).
 //
 // Reading is strict: an unknown key, a value of the wrong type or an invalid
-// value is an error that names the file and line. No file at all is fine:
-// Default is a working configuration.
+// value is an error that names the file, the line, the key and the form the
+// key wants ("10Q" is not a size such as 10485760, "10M" or "1G"), in the
+// words of a TOML file, never of Go. Every error of the file is reported,
+// sorted by line (Errors, one per line); a file that does not parse is one
+// error. No file at all is fine: Default is a working configuration.
 //
 // # What it guarantees
 //
@@ -14,7 +17,10 @@
 // ".."); mbox_quoting and mbox_locks are names that mbox and locking accept
 // (the names belong to them); durations are strings such as "30s" (a bare
 // number is a type error) and positive, and lock_refresh is at most a third
-// of stale_lock_own; sizes are not negative; log is syslog, stderr or none.
+// of stale_lock_own; sizes (mailbox_size_limit, message_size_limit) are
+// bytes, given as an integer or as a string with a unit k, M, G or T, each
+// 1024 times the one before, as Dovecot reads them (ParseSize), and not
+// negative; log is syslog, stderr or none.
 // In [lmtp]: every listen address is "unix:/ABSOLUTE" or HOST:PORT with a
 // numeric port; socket_mode is octal and at most 0777; mailbox is "" or an
 // absolute template without "..", naming the user ({user} or {local}) and
@@ -35,7 +41,9 @@
 // use the Config returned with an error. A Config built by hand must be
 // valid before LockPolicy or Quoting is called: both panic otherwise.
 //
-// The TOML is parsed by github.com/pelletier/go-toml/v2, not by hand; only
-// the check of the duration keys is written here, because the decoder
-// reports a failing UnmarshalText without its line.
+// The TOML is parsed by github.com/pelletier/go-toml/v2, not by hand; the
+// parsed values are set into Config here (by its toml tags), because
+// go-toml's decoder stops at the first error and words it in Go's types
+// ("cannot decode TOML string into struct field ... of type int64"). A
+// field of a new type needs its case in decoder.value: it panics without.
 package config
