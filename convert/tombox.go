@@ -121,34 +121,40 @@ func anchorPath(dst, src string) string {
 	return filepath.Join(filepath.Dir(dst), "."+filepath.Base(dst)+".letterbox-convert."+hex.EncodeToString(sum[:6]))
 }
 
-// loadAnchor reads the anchor of a conversion from src into the mbox dst
-// of size bytes, or writes a new one at size. An anchor past the end of
-// the mbox (the mbox was emptied or replaced since) is renewed.
-func loadAnchor(s sys.Sys, dst, src string, size int64) (anchor, error) {
+// readAnchor reads the anchor of a conversion from src into the mbox dst
+// of size bytes: start is -1 when there is none, or when it lies past the
+// end of the mbox (the mbox was emptied or replaced since).
+func readAnchor(s sys.Sys, dst, src string, size int64) (anchor, error) {
 	a := anchor{path: anchorPath(dst, src), start: -1}
 	fd, err := s.Open(a.path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	switch {
-	case err == nil:
-		var b [512]byte
-		n, rerr := s.Read(fd, b[:])
-		s.Close(fd)
-		if rerr != nil {
-			return a, fmt.Errorf("read %s: %w", a.path, rerr)
-		}
-		for _, line := range strings.Split(string(b[:n]), "\n") {
-			if v, ok := strings.CutPrefix(line, "start "); ok {
-				a.start, _ = strconv.ParseInt(v, 10, 64)
-			}
-		}
-	case !errors.Is(err, unix.ENOENT):
+	case errors.Is(err, unix.ENOENT):
+		return a, nil
+	case err != nil:
 		return a, fmt.Errorf("open %s: %w", a.path, err)
 	}
-	if a.start >= 0 && a.start <= size {
-		return a, nil
+	var b [512]byte
+	n, rerr := s.Read(fd, b[:])
+	s.Close(fd)
+	if rerr != nil {
+		return a, fmt.Errorf("read %s: %w", a.path, rerr)
 	}
-	a.start = size
-	content := fmt.Sprintf("letterbox convert\nsource %s\nstart %d\n", src, size)
-	return a, writeAtomic(s, a.path, []byte(content))
+	for _, line := range strings.Split(string(b[:n]), "\n") {
+		if v, ok := strings.CutPrefix(line, "start "); ok {
+			a.start, _ = strconv.ParseInt(v, 10, 64)
+		}
+	}
+	if a.start > size {
+		a.start = -1
+	}
+	return a, nil
+}
+
+// write makes the anchor durable at start.
+func (a *anchor) write(s sys.Sys, src string, start int64) error {
+	a.start = start
+	content := fmt.Sprintf("letterbox convert\nsource %s\nstart %d\n", src, start)
+	return writeAtomic(s, a.path, []byte(content))
 }
 
 // writeAtomic replaces path with content: a temporary file, synced, renamed
@@ -177,6 +183,18 @@ func writeAtomic(s sys.Sys, path string, content []byte) error {
 	return sys.SyncDir(s, filepath.Dir(path))
 }
 
+// Checkpoints of a conversion to an mbox: the mbox is fsynced every
+// checkpointMessages messages or checkpointBytes bytes, and at the end,
+// instead of after every message (3000 messages took 11.0 s with an fsync
+// each, 1.8 s with none). A crash of the system loses at most what was
+// written since the last checkpoint, possibly with holes (blocks written
+// back out of order); a re-run matches what survived within that window
+// out of order (scanMbox), so it adds nothing twice and loses nothing.
+const (
+	checkpointMessages = 1000
+	checkpointBytes    = 64 << 20
+)
+
 // toMbox converts the Maildir p.src into the mbox p.dst (created if
 // missing), held under its delivery lock throughout, written mboxrd.
 func (c *converter) toMbox(ctx context.Context, p planItem, res *Folder) (err error) {
@@ -197,12 +215,15 @@ func (c *converter) toMbox(ctx context.Context, p planItem, res *Folder) (err er
 	if err != nil {
 		return fmt.Errorf("fstat %s: %w", p.dst, err)
 	}
-	a, err := loadAnchor(c.s, p.dst, p.src, st.Size)
+	a, err := readAnchor(c.s, p.dst, p.src, st.Size)
 	if err != nil {
 		return err
 	}
+	// Without an anchor (a first run, or one after a finished run, which
+	// removed it) the whole mbox is compared with the source: a finished
+	// conversion run again is found there and adds nothing.
 	rd := newMdReader(c.s)
-	sc, err := c.scanMbox(fd, a.start, st.Size, msgs, rd)
+	sc, err := c.scanMbox(fd, max(a.start, 0), st.Size, msgs, rd)
 	if err != nil {
 		return err
 	}
@@ -212,14 +233,42 @@ func (c *converter) toMbox(ctx context.Context, p planItem, res *Folder) (err er
 		if err := c.s.Ftruncate(fd, sc.tail); err != nil {
 			return fmt.Errorf("truncate %s to %d: %w", p.dst, sc.tail, err)
 		}
+		st.Size = sc.tail
 	}
 	res.Present, res.Foreign = sc.matched, sc.foreign
+	if a.start < 0 && sc.matched < len(msgs) {
+		// Before the first byte is appended: a re-run starts its
+		// comparison here, not at the beginning of a large mbox.
+		start := st.Size
+		if sc.first >= 0 {
+			start = sc.first
+		}
+		if err := a.write(c.s, p.src, start); err != nil {
+			return err
+		}
+	}
 	done := int64(0)
-	for _, m := range msgs[:sc.matched] {
-		done += sizeHint(m)
+	for i, m := range msgs {
+		if sc.present[i] {
+			done += sizeHint(m)
+		}
 	}
 	c.progress(res, done)
-	for _, m := range msgs[sc.matched:] {
+	unsynced, unsyncedBytes := 0, int64(0)
+	checkpoint := func() error {
+		if !c.o.Fsync || unsynced == 0 {
+			return nil
+		}
+		if err := c.s.Fsync(fd); err != nil {
+			return fmt.Errorf("fsync %s: %w", p.dst, err)
+		}
+		unsynced, unsyncedBytes = 0, 0
+		return nil
+	}
+	for i, m := range msgs {
+		if sc.present[i] {
+			continue
+		}
 		if err := ctx.Err(); err != nil {
 			return context.Cause(ctx)
 		}
@@ -231,22 +280,37 @@ func (c *converter) toMbox(ctx context.Context, p planItem, res *Folder) (err er
 		res.Bytes += n
 		done += sizeHint(m)
 		c.progress(res, done)
+		unsynced++
+		unsyncedBytes += n
+		if unsynced >= checkpointMessages || unsyncedBytes >= checkpointBytes {
+			if err := checkpoint(); err != nil {
+				return err
+			}
+		}
 	}
-	if !c.o.Verify {
-		return nil
+	if err := checkpoint(); err != nil {
+		return err
 	}
-	st, err = c.s.Fstat(fd)
-	if err != nil {
-		return fmt.Errorf("fstat %s: %w", p.dst, err)
+	if c.o.Verify {
+		st, err = c.s.Fstat(fd)
+		if err != nil {
+			return fmt.Errorf("fstat %s: %w", p.dst, err)
+		}
+		v, err := c.scanMbox(fd, max(a.start, 0), st.Size, msgs, rd)
+		switch {
+		case err != nil:
+			return fmt.Errorf("verify: %w", err)
+		case v.matched != len(msgs) || v.tail >= 0:
+			return fmt.Errorf("verify: %s holds %d of the %d messages of %s", p.dst, v.matched, len(msgs), p.src)
+		}
+		res.Verified = true
 	}
-	v, err := c.scanMbox(fd, a.start, st.Size, msgs, rd)
-	switch {
-	case err != nil:
-		return fmt.Errorf("verify: %w", err)
-	case v.matched != len(msgs) || v.tail >= 0:
-		return fmt.Errorf("verify: %s holds %d of the %d messages of %s", p.dst, v.matched, len(msgs), p.src)
+	// Done (and verified, unless the caller said not to): the anchor has
+	// served. Its removal need not be durable: an anchor a crash brings
+	// back makes a re-run compare from it, and find everything.
+	if err := c.s.Unlink(a.path); err != nil && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("remove %s: %w", a.path, err)
 	}
-	res.Verified = true
 	return nil
 }
 
@@ -275,7 +339,8 @@ func (c *converter) appendOne(ctx context.Context, fd int, m mdMessage, rd *mdRe
 		}
 		pw.CloseWithError(err)
 	}()
-	n, err := mbox.Append(ctx, c.s, fd, mbox.Message{FromLine: fromLine, Content: pr}, mbox.Options{Quoting: mbox.MboxRD, Fsync: c.o.Fsync, Check: lk.Check})
+	// Not synced here: toMbox syncs at its checkpoints.
+	n, err := mbox.Append(ctx, c.s, fd, mbox.Message{FromLine: fromLine, Content: pr}, mbox.Options{Quoting: mbox.MboxRD, Check: lk.Check})
 	pr.CloseWithError(errors.New("append ended")) // stops the writer if Append did not read to the end
 	<-done
 	return n, err
@@ -283,25 +348,44 @@ func (c *converter) appendOne(ctx context.Context, fd int, m mdMessage, rd *mdRe
 
 // scanResult is what an mbox destination holds after a run's start.
 type scanResult struct {
-	matched int   // source messages found, in order
-	foreign int   // messages that are not the source's (deliveries)
-	tail    int64 // offset of a partial message an interrupted run left at the end, or -1
+	present []bool // per source message: found
+	matched int    // source messages found
+	first   int64  // offset of the first found, or -1
+	foreign int    // messages that are not the source's (deliveries)
+	tail    int64  // offset of a partial message an interrupted run left at the end, or -1
 }
 
 // scanMbox reads the mbox at fd (size bytes) from start and matches its
-// messages in order with msgs: one whose content equals the next source
-// message's rewritten bytes (compared by SHA-256) is that message; any
-// other is foreign. A non-matching last message whose From_ line and
-// content are the beginning of the next source message's is the partial
-// write of an interrupted run (its last, unfinished line may differ: a
-// quoted ">From" cut short reads back unquoted otherwise).
+// messages with msgs: one whose content equals the next source message
+// not yet found (compared by SHA-256 of its rewritten bytes) is that
+// message. One that does not may be a later source message written after
+// one a system crash lost (writes since the last checkpoint reach the disk
+// in any order): it is looked up among the source messages of a
+// checkpoint's window ahead. Any other is foreign. A non-matching last
+// message whose From_ line and content are the beginning of the source
+// message after the last one found is the partial write of an interrupted
+// run (its last, unfinished line may differ: a quoted ">From" cut short
+// reads back unquoted otherwise).
 func (c *converter) scanMbox(fd int, start, size int64, msgs []mdMessage, rd *mdReader) (scanResult, error) {
-	res := scanResult{tail: -1}
+	res := scanResult{present: make([]bool, len(msgs)), first: -1, tail: -1}
 	r := mbox.NewReader(section(c.s, fd, start, size-start), mbox.MboxRD)
 	h := sha256.New()
-	var want []byte // hash of msgs[res.matched], computed once
+	next := 0       // the first source message not found
+	var want []byte // its hash, computed once
+	w := window{c: c, msgs: msgs, rd: rd, present: res.present}
 	var last *mbox.Entry
-	lastMatched := false
+	lastMatched, lastIdx := false, -1
+	found := func(i int, e *mbox.Entry) {
+		res.present[i] = true
+		res.matched++
+		if res.first < 0 {
+			res.first = start + e.Offset
+		}
+		lastMatched, lastIdx = true, i
+		for next < len(msgs) && res.present[next] {
+			next, want = next+1, nil
+		}
+	}
 	for {
 		e, err := r.Next()
 		if err == io.EOF {
@@ -320,22 +404,33 @@ func (c *converter) scanMbox(fd int, start, size int64, msgs []mdMessage, rd *md
 		}
 		got := h.Sum(nil)
 		last, lastMatched = e, false
-		if res.matched < len(msgs) {
+		if next < len(msgs) {
 			if want == nil {
-				if want, err = c.hashMessage(msgs[res.matched], rd); err != nil {
+				if want, err = c.hashMessage(msgs[next], rd); err != nil {
 					return res, err
 				}
 			}
 			if bytes.Equal(got, want) {
-				res.matched++
-				want, lastMatched = nil, true
+				found(next, e)
+				continue
+			}
+			i, err := w.find(next, got)
+			if err != nil {
+				return res, err
+			}
+			if i >= 0 {
+				found(i, e)
 				continue
 			}
 		}
 		res.foreign++
 	}
-	if last != nil && !lastMatched && res.matched < len(msgs) {
-		partial, err := c.isPartial(fd, start+last.Offset, size, msgs[res.matched], rd)
+	cand := lastIdx + 1
+	for cand < len(msgs) && res.present[cand] {
+		cand++
+	}
+	if last != nil && !lastMatched && cand < len(msgs) {
+		partial, err := c.isPartial(fd, start+last.Offset, size, msgs[cand], rd)
 		if err != nil {
 			return res, err
 		}
@@ -345,6 +440,73 @@ func (c *converter) scanMbox(fd int, start, size int64, msgs []mdMessage, rd *md
 		}
 	}
 	return res, nil
+}
+
+// window holds the hashes of the source messages after the next one not
+// found, as many as one checkpoint writes, for scanMbox's out-of-order
+// matching. Each source message is hashed for it at most once.
+type window struct {
+	c       *converter
+	msgs    []mdMessage
+	rd      *mdReader
+	present []bool
+	end     int                // msgs[:end] are hashed or before the window
+	bytes   int64              // bytes of msgs[next+1:end], as last computed
+	sizes   map[int]int64      // index -> rewritten size, of those hashed
+	byHash  map[[32]byte][]int // hash -> indexes, ascending
+}
+
+// find returns the index of a source message after next, within a
+// checkpoint's reach, whose hash is got and that is not yet found; or -1.
+func (w *window) find(next int, got []byte) (int, error) {
+	if w.byHash == nil {
+		w.byHash, w.sizes = map[[32]byte][]int{}, map[int]int64{}
+	}
+	w.end = max(w.end, next+1)
+	// What one checkpoint may have left unsynced after next.
+	lo, hi := next+1, min(len(w.msgs), next+1+checkpointMessages)
+	var reach int64
+	for i := lo; i < w.end; i++ {
+		reach += w.sizes[i]
+	}
+	for w.end < hi && reach < checkpointBytes {
+		hh := sha256.New()
+		_, write, closeFn, err := w.rd.open(w.msgs[w.end])
+		if err != nil {
+			return -1, err
+		}
+		cw := &countWriter{w: hh}
+		err = write(cw)
+		closeFn()
+		if err != nil {
+			return -1, err
+		}
+		var k [32]byte
+		copy(k[:], hh.Sum(nil))
+		w.byHash[k] = append(w.byHash[k], w.end)
+		w.sizes[w.end] = cw.n
+		reach += cw.n
+		w.end++
+	}
+	var k [32]byte
+	copy(k[:], got)
+	for _, i := range w.byHash[k] {
+		if i >= lo && i < w.end && !w.present[i] {
+			return i, nil
+		}
+	}
+	return -1, nil
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	return n, err
 }
 
 // hashMessage returns the SHA-256 of m rewritten for an mbox.
