@@ -14,8 +14,14 @@
 //   - Interrupted at any point (even by SIGKILL) and run again, the
 //     destination ends with every message exactly once: Maildir names are
 //     derived from the source (position, date, content hash) and looked up
-//     before writing; an mbox destination remembers where the run began and
-//     is compared message by message with the source on the next run.
+//     before writing; an mbox destination remembers where the run began (a
+//     state file beside it, removed once the run is done and verified) and
+//     is compared message by message with the source on the next run (the
+//     whole mbox when there is no state file).
+//   - Durable with Fsync: an mbox destination is synced per checkpoint
+//     (1000 messages or 64 MiB) and at the end; what a system crash loses
+//     after a checkpoint, in whatever order, the re-run adds, and what
+//     survived it finds out of order and does not add again.
 //   - Verify reads both sides again at the end and compares counts and the
 //     SHA-256 of every message's stored bytes.
 //
