@@ -15,6 +15,10 @@ import (
 
 // Env is what a command gets besides its arguments.
 type Env struct {
+	// SyslogAddr is the syslog daemon's socket that Logger sends to; ""
+	// is /dev/log (syslog.Path). Tests point it at a socket of their own.
+	SyslogAddr string
+
 	// stderrLog holds log lines bound for standard error until the status
 	// line is written: an MTA reads the first line of a failed delivery's
 	// output as its RFC 3463 status, so no log line may come before it.
