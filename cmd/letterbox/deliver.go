@@ -91,10 +91,11 @@ func runDeliver(e *cli.Env, args []string) error {
 	// Every outcome from here on is logged, one line each
 	// (deliver.LogResult), those before the message is read included.
 	log := e.Logger(cfg.Log)
+	resLog := cli.ResultLogger(log)
 	start := time.Now()
 	to, err := deliver.ResolveRecipient(cfg, *user, fs.Arg(0), os.Getenv, passwd.System())
 	failed := func(err error) error {
-		deliver.LogResult(log, deliver.Unresolved(deliver.Sources{
+		deliver.LogResult(resLog, deliver.Unresolved(deliver.Sources{
 			Sender: sender.v, OriginalRecipient: orig.v, Recipient: rcpt.v, LookupEnv: os.LookupEnv,
 			User: func() (string, error) {
 				if *user != "" {
@@ -157,6 +158,6 @@ func runDeliver(e *cli.Env, args []string) error {
 		// or an address in it that cannot be written.
 		return failed(err)
 	}
-	deliver.LogResult(log, res, err, start)
+	deliver.LogResult(resLog, res, err, start)
 	return err
 }

@@ -39,20 +39,25 @@ func TestSyslog(t *testing.T) {
 	bin := letterboxPath(t)
 
 	// deliver runs one delivery with /dev/log pointing at target ("" for
-	// no /dev/log at all) and returns its standard error.
+	// no /dev/log at all) and returns its standard error; it must succeed
+	// unless args start with "!".
 	deliver := func(target string, args ...string) string {
 		t.Helper()
 		script := `mount -t tmpfs tmpfs /dev || exit 99
 [ -z "$1" ] || ln -s "$1" /dev/log || exit 99
 shift
 exec "$@" < "$MSG"`
+		fail := len(args) > 0 && args[0] == "!"
+		if fail {
+			args = args[1:]
+		}
 		argv := append([]string{"unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh", target, bin, "deliver", "-f", "a@b", "-r", "c@d"}, args...)
 		cmd := exec.Command(argv[0], argv[1:]...)
 		cmd.Dir = dir
 		cmd.Env = append(testEnv(), "MSG="+msg)
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
-		if err := cmd.Run(); err != nil {
+		if err := cmd.Run(); (err != nil) != fail {
 			t.Fatalf("%v: %v\n%s", args, err, stderr.String())
 		}
 		return stderr.String()
@@ -79,9 +84,14 @@ exec "$@" < "$MSG"`
 		t.Fatalf("syslog message %q does not match %s", line, want)
 	}
 
-	// No syslog daemon: the success is silent, not dumped on the MTA.
+	// No syslog daemon: the success is silent, not dumped on the MTA, and
+	// a failure has its status line alone, which the MTA records as the
+	// reason.
 	if out := deliver("", "S"); out != "" {
 		t.Fatalf("no /dev/log: stderr %q, want nothing", out)
+	}
+	if out := deliver("", "!", "nodir/S"); !regexp.MustCompile(`\A4\.2\.0 [^\n]*\n\z`).MatchString(out) {
+		t.Fatalf("no /dev/log, a deferral: stderr %q, want the status line alone", out)
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "S"))
 	if err != nil || strings.Count(string(b), "\nSubject: m\n") != 2 {

@@ -30,7 +30,7 @@ func (e *Env) Logger(kind string) *slog.Logger {
 	if kind == "none" {
 		return slog.New(slog.DiscardHandler)
 	}
-	return slog.New(&lazyHandler{open: func() slog.Handler {
+	return slog.New(&lazyHandler{open: func() (slog.Handler, bool) {
 		if kind == "syslog" {
 			addr := e.SyslogAddr
 			if addr == "" {
@@ -39,15 +39,36 @@ func (e *Env) Logger(kind string) *slog.Logger {
 			if w, err := syslog.Dial(addr, "letterbox"); err == nil {
 				return newLineHandler(slog.LevelInfo, func(lv slog.Level, line string) error {
 					return w.Log(severity(lv), line)
-				})
+				}), false
 			}
 			// No daemon: warnings and errors still reach the MTA's
 			// log through standard error; the routine line of every
 			// delivery would only clutter it.
-			return newLineHandler(slog.LevelWarn, writeTo(e))
+			return newLineHandler(slog.LevelWarn, writeTo(e)), true
 		}
-		return newLineHandler(slog.LevelInfo, writeTo(e))
+		return newLineHandler(slog.LevelInfo, writeTo(e)), false
 	}})
+}
+
+// ResultLogger returns the logger for the one line of a delivery, given
+// the command's Logger: the same, except that when log = "syslog" finds no
+// daemon it drops the line whatever its outcome. Standard error then
+// already holds the status line, which says the same to the MTA; a copy
+// would only be appended to the reason the MTA records for a deferral or
+// bounce.
+func ResultLogger(log *slog.Logger) *slog.Logger {
+	if l, ok := log.Handler().(*lazyHandler); ok {
+		return slog.New(resultHandler{l})
+	}
+	return log
+}
+
+// resultHandler is a lazyHandler that is off when its destination is the
+// fallback to standard error.
+type resultHandler struct{ *lazyHandler }
+
+func (r resultHandler) Enabled(ctx context.Context, lv slog.Level) bool {
+	return r.lazyHandler.Enabled(ctx, lv) && !r.fallback
 }
 
 // StderrLogger is the "stderr" form of Logger written to standard error at
@@ -159,13 +180,14 @@ func (h *lineHandler) WithGroup(g string) slog.Handler {
 
 // lazyHandler opens its destination on first use.
 type lazyHandler struct {
-	once sync.Once
-	open func() slog.Handler
-	h    slog.Handler
+	once     sync.Once
+	open     func() (h slog.Handler, fallback bool)
+	h        slog.Handler
+	fallback bool // h is standard error for want of a syslog daemon
 }
 
 func (l *lazyHandler) handler() slog.Handler {
-	l.once.Do(func() { l.h = l.open() })
+	l.once.Do(func() { l.h, l.fallback = l.open() })
 	return l.h
 }
 

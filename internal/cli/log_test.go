@@ -99,6 +99,37 @@ func TestLoggerStderr(t *testing.T) {
 	}
 }
 
+// TestResultLogger checks that the line of a delivery goes where the
+// other lines go, except to standard error for want of a syslog daemon:
+// the status line already says it there.
+func TestResultLogger(t *testing.T) {
+	addr, next := syslogd(t)
+	for _, tc := range []struct {
+		kind, addr string
+		held       string // what is held back for standard error
+		sent       bool   // to syslog
+	}{
+		{"syslog", addr, "", true},
+		{"syslog", filepath.Join(t.TempDir(), "none"), "warning: other\n", false},
+		{"stderr", "", "warning: deferred\nwarning: other\n", false},
+	} {
+		e := &Env{SyslogAddr: tc.addr}
+		log := e.Logger(tc.kind)
+		ResultLogger(log).Warn("deferred")
+		log.Warn("other")
+		if got := e.stderrLog.String(); got != tc.held {
+			t.Errorf("log = %q at %s: held back %q, want %q", tc.kind, tc.addr, got, tc.held)
+		}
+		if tc.sent {
+			for _, want := range []string{": deferred", ": other"} {
+				if got := next(); !regexp.MustCompile(want + "$").MatchString(got) {
+					t.Errorf("syslog got %q, want ...%s", got, want)
+				}
+			}
+		}
+	}
+}
+
 // TestLoggerLazy checks that a logger that logs nothing opens nothing: a
 // run that fails before its first line must not pay for the connection,
 // nor fail for want of a daemon.
