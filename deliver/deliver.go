@@ -56,11 +56,23 @@ type Request struct {
 	createFolder bool           // fileinto :create: make Folder even without create_folders
 }
 
-// Result describes a delivery that succeeded.
+// Result describes a delivery, for its log line (LogResult): what is
+// known of it also when it failed.
 type Result struct {
-	Sender, Recipient string
-	Mailbox           string
-	Size              int64 // bytes appended
+	// The envelope, once decided (Envelope). A Result with neither a
+	// Sender nor NullSender has no known sender: the delivery failed
+	// before the envelope was decided.
+	Sender, OriginalRecipient, Recipient string
+	NullSender                           bool
+	// Mailbox is the mbox the message went to, or its file in a Maildir;
+	// for a delivery through Sieve, the default mailbox.
+	Mailbox string
+	// Done is what became of the message, in the words of the log line:
+	// "delivered to mbox /var/mail/u", "delivered to maildir
+	// /home/u/Maildir/.Lists.go, redirected to <a@b>", "discarded by
+	// sieve". On a failure, what was done before it ("" for nothing).
+	Done string
+	Size int64 // bytes stored
 }
 
 // memMax is how much of a message is spooled in memory; the rest goes to an
@@ -155,6 +167,9 @@ func DeliverMessage(ctx context.Context, m *Message, r Request) (Result, error) 
 		}
 		n, path, err := deliverMaildir(r, m, envelopeHeader(env))
 		res.Size, res.Mailbox = n, path
+		if err == nil {
+			res.Done = toMaildir(path)
+		}
 		return res, err
 	}
 	p, err := PrepareMbox(m, r)
@@ -185,7 +200,8 @@ func envelope(m *Message, r Request) (Envelope, Result, error) {
 	if err != nil {
 		return env, res, err
 	}
-	res.Sender, res.Recipient, res.Mailbox = env.Sender, env.Recipient, r.Mailbox
+	res.Sender, res.NullSender, res.OriginalRecipient, res.Recipient = env.Sender, env.NullSender, env.OriginalRecipient, env.Recipient
+	res.Mailbox = r.Mailbox
 	if IsLoop(m.scan, env.Recipient) {
 		return env, res, status.Perm("5.4.6", status.DataErr, fmt.Errorf("mail forwarding loop for %s", env.Recipient))
 	}
@@ -302,6 +318,7 @@ func AppendBatch(ctx context.Context, batch []*Prepared) []error {
 	}
 	for _, p := range batch {
 		p.Result.Size = int64(len(p.msg.FromLine)) + p.msg.Quoted + 1
+		p.Result.Done = toMbox(r.Mailbox)
 	}
 	if len(batch) == 1 {
 		batch[0].Result.Size = n

@@ -38,7 +38,8 @@
 // The caller (cmd/letterbox, the LMTP server) calls Become before it
 // opens the message or touches anything as root, Closes a Message from
 // ReadMessage, ignores SIGXFSZ and gives a ctx that ends on the signals that
-// must stop a delivery, writes the status line, and logs the outcome:
-// through Request.Log deliver and locking log only their warnings and
-// errors, not the one line per delivery.
+// must stop a delivery, writes the status line, and logs the outcome
+// with LogResult, also when the delivery failed before Deliver was called
+// (Unresolved): through Request.Log deliver and locking log only their
+// warnings and errors, not the one line per delivery.
 package deliver

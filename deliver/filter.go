@@ -107,7 +107,7 @@ func deliverFiltered(ctx context.Context, m *Message, r Request) (Result, error)
 	}
 	if p.reject != nil {
 		// Alone: sieve.Run fails a reject combined with a delivery.
-		res.Mailbox = "rejected by sieve"
+		res.Done = "rejected by sieve"
 		return res, status.Perm("5.7.1", status.NoPerm, errors.New(rejectText(p.reject.Reason)))
 	}
 	st := r.stateFiles()
@@ -127,17 +127,18 @@ func deliverFiltered(ctx context.Context, m *Message, r Request) (Result, error)
 				return res, status.Temp("4.3.0", err)
 			}
 			if done {
-				where = append(where, describe(s, "")+" (already, on an earlier try)")
+				where = append(where, earlier(s))
 				continue
 			}
 		}
-		path, n, err := r.doStep(ctx, m, sm, env, s)
+		done, n, err := r.doStep(ctx, m, sm, env, s)
 		if err != nil {
-			res.Mailbox = strings.Join(append(where, describe(s, path)), ", ")
+			// The error names the mailbox that failed.
+			res.Done = strings.Join(where, ", ")
 			return res, err
 		}
 		res.Size += n
-		where = append(where, describe(s, path))
+		where = append(where, done)
 		if key != "" {
 			if err := st.journalMark(ctx, key, s.id()); err != nil {
 				// The step is durable; a retry would do it again. Tell the
@@ -149,7 +150,7 @@ func deliverFiltered(ctx context.Context, m *Message, r Request) (Result, error)
 	if len(p.steps) == 0 {
 		where = append(where, "discarded by sieve")
 	}
-	res.Mailbox = strings.Join(where, ", ")
+	res.Done = strings.Join(where, ", ")
 	// Past this point the message is delivered: what follows may fail
 	// without the MTA hearing of it.
 	if p.vacation != nil {
@@ -191,11 +192,14 @@ func (r Request) filter(ctx context.Context, sm *sieve.Message, env Envelope) (p
 	return makePlan(res), nil
 }
 
-// doStep carries out one step and returns where it went and the bytes
-// stored.
+// doStep carries out one step and returns what it did, in the words of
+// the log line (Result.Done), and the bytes stored.
 func (r Request) doStep(ctx context.Context, m *Message, sm *sieve.Message, env Envelope, s step) (string, int64, error) {
 	if !s.store {
-		return s.redirect, 0, r.redirect(ctx, m, sm, env, s.redirect)
+		if err := r.redirect(ctx, m, sm, env, s.redirect); err != nil {
+			return "", 0, err
+		}
+		return "redirected to <" + s.redirect + ">", 0, nil
 	}
 	rr := r
 	rr.flags = mailflag.FromIMAP(s.flags)
@@ -219,24 +223,27 @@ func (r Request) doStep(ctx context.Context, m *Message, sm *sieve.Message, env 
 				break
 			}
 			if err := makeDirs(r, filepath.Dir(path)); err != nil {
-				return path, 0, status.Of(err, path, r.Config.QuotaTempfail)
+				return "", 0, status.Of(err, path, r.Config.QuotaTempfail)
 			}
 		}
 		rr.Mailbox, rr.Folder = path, ""
 	}
 	if rr.ToMaildir() {
 		n, path, err := deliverMaildir(rr, m, envelopeHeader(env))
-		return path, n, err
+		if err != nil {
+			return "", 0, err
+		}
+		return toMaildir(path), n, nil
 	}
 	rr.Folder = "" // -m names a Maildir++ folder; PrepareMbox would warn
 	pr, err := PrepareMbox(m, rr)
 	if err != nil {
-		return rr.Mailbox, 0, err
+		return "", 0, err
 	}
 	if err := AppendBatch(ctx, []*Prepared{pr})[0]; err != nil {
-		return rr.Mailbox, 0, err
+		return "", 0, err
 	}
-	return rr.Mailbox, pr.Result.Size, nil
+	return pr.Result.Done, pr.Result.Size, nil
 }
 
 // makeDirs creates dir and its missing parents, 0700, and syncs the
@@ -266,12 +273,18 @@ func makeDirs(r Request, dir string) error {
 	return nil
 }
 
-// describe is a step for the log line.
-func describe(s step, path string) string {
-	if !s.store {
-		return "redirected to <" + s.redirect + ">"
+// earlier describes, for the log line, a step the retry journal says was
+// done on an earlier try: its mailbox is not looked up again.
+func earlier(s step) string {
+	switch {
+	case !s.store:
+		return "redirected to <" + s.redirect + "> on an earlier try"
+	case s.folder == "":
+		return "delivered on an earlier try"
+	case s.folder == "INBOX":
+		return "delivered to INBOX on an earlier try"
 	}
-	return path
+	return "delivered to folder " + s.folder + " on an earlier try"
 }
 
 // rejectText is the reason of a reject as one status line can carry it:

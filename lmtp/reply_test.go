@@ -114,7 +114,7 @@ func TestRunChild(t *testing.T) {
 		code         int
 	}{
 		{"ok", "cat >/dev/null; exit 0", "", 0},
-		{"busy", "cat >/dev/null; echo '4.2.0 /var/mail/a.lock: lock busy' >&2; echo 'level=WARN more' >&2; exit 75", "4.2.0", 75},
+		{"busy", "cat >/dev/null; echo '4.2.0 /var/mail/a.lock: lock busy' >&2; echo 'warning: more' >&2; exit 75", "4.2.0", 75},
 		{"unknown", "echo '5.1.1 unknown user \"x\"' >&2; exit 67", "5.1.1", 67},
 		{"no status line", "echo 'panic' >&2; exit 2", "4.3.0", 75},
 		{"killed", "kill -9 $$", "4.3.0", 75},

@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -179,11 +182,28 @@ func messages(t *testing.T, path string) []string {
 	}
 }
 
-// The go-smtp LMTP client: one transaction for three recipients, one of
-// them unknown; the unknown one is refused at RCPT, the others get 250
-// after DATA, each with the message.
+// logLines keeps what is logged, as "LEVEL message", for many goroutines.
+type logLines struct {
+	slog.Handler // nil: WithAttrs and WithGroup are not called
+	mu           sync.Mutex
+	lines        []string
+}
+
+func (l *logLines) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logLines) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, r.Level.String()+" "+r.Message)
+	return nil
+}
+
+// The go-smtp LMTP client: one transaction for five recipients, three of
+// them refused at RCPT (unknown, user database down, a bad address), the
+// others get 250 after DATA, each with the message. Every outcome is
+// logged, those at RCPT included, at the level of its status.
 func TestTransaction(t *testing.T) {
-	ts := start(t, nil, systemUsers)
+	log := &logLines{}
+	ts := start(t, nil, func(o *Options) { systemUsers(o); o.Log = slog.New(log) })
 	nc, err := net.Dial("unix", ts.addr)
 	if err != nil {
 		t.Fatal(err)
@@ -236,6 +256,31 @@ func TestTransaction(t *testing.T) {
 	}
 	if err := c.Quit(); err != nil {
 		t.Fatal(err)
+	}
+	head := `from=<sender@example\.org>, to=<`
+	wantLog := []string{
+		`^ERROR ` + head + `nobody@example\.net>, relay=letterbox, delay=[\d.]+, size=0, dsn=5\.1\.1, status=bounced \(unknown user "nobody"\)$`,
+		`^WARN ` + head + `ldapdown@example\.net>, .* dsn=4\.3\.0, status=deferred \(look up user ldapdown: connection refused\)$`,
+		`^ERROR ` + head + `\.\./etc@example\.net>, .* dsn=5\.1\.3, status=bounced \(`,
+		`^INFO ` + head + `alice@example\.net>, .* dsn=2\.0\.0, status=sent \(delivered to mbox ` + regexp.QuoteMeta(filepath.Join(ts.dir, "alice", "mbox")) + `\)$`,
+		`^INFO ` + head + `bob\+lists@example\.net>, .* dsn=2\.0\.0, status=sent \(delivered to mbox ` + regexp.QuoteMeta(filepath.Join(ts.dir, "bob", "mbox")) + `\)$`,
+	}
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	var got []string
+	for _, l := range log.lines {
+		if strings.Contains(l, ", relay=letterbox, ") {
+			got = append(got, l)
+		}
+	}
+	if len(got) != len(wantLog) {
+		t.Fatalf("logged %d delivery lines, want %d:\n%s", len(got), len(wantLog), strings.Join(log.lines, "\n"))
+	}
+	sort.Strings(got[3:]) // the deliveries run at once
+	for i, w := range wantLog {
+		if !regexp.MustCompile(w).MatchString(got[i]) {
+			t.Errorf("log line %q does not match %s", got[i], w)
+		}
 	}
 }
 

@@ -86,8 +86,12 @@ func checkSender(from string) error {
 // address is refused here (550 5.1.1, 553 5.1.3) and a failing user
 // database deferred (451 4.3.0), before the message is sent.
 func (ss *session) Rcpt(to string, opts *smtp.RcptOptions) error {
+	start := time.Now()
 	t, err := ss.resolve(to)
 	if err != nil {
+		// Refused here, the recipient never reaches a delivery: its
+		// outcome is logged now, as every other is.
+		deliver.LogResult(ss.set.Log, ss.result(to), err, start)
 		return Reply(err)
 	}
 	ss.rcpts = append(ss.rcpts, t)
@@ -159,6 +163,7 @@ func (ss *session) LMTPData(r io.Reader, sc smtp.StatusCollector) error {
 		}
 		rep := Reply(err)
 		for _, t := range ss.rcpts {
+			deliver.LogResult(set.Log, ss.result(t.addr.Addr), err, start)
 			sc.SetStatus(t.addr.Addr, rep)
 		}
 		return rep
@@ -178,6 +183,13 @@ func (ss *session) LMTPData(r io.Reader, sc smtp.StatusCollector) error {
 		}
 	}
 	return nil
+}
+
+// result is the Result of a delivery to rcpt that failed before the
+// message was read, for its log line: the envelope as MAIL and RCPT gave
+// it.
+func (ss *session) result(rcpt string) deliver.Result {
+	return deliver.Result{Sender: ss.from, NullSender: ss.from == "", Recipient: rcpt}
 }
 
 // delivered is the reply for a recipient whose message is durable in its

@@ -157,7 +157,7 @@ func runLMTP(e *cli.Env, args []string) error {
 // no status line to wait for), the rest as every command logs.
 func lmtpLogger(e *cli.Env, kind string) *slog.Logger {
 	if kind == "stderr" {
-		return slog.New(slog.NewTextHandler(os.Stderr, nil))
+		return cli.StderrLogger()
 	}
 	return e.Logger(kind)
 }

@@ -88,25 +88,42 @@ func runDeliver(e *cli.Env, args []string) error {
 	if err != nil {
 		return status.Temp("4.3.5", err)
 	}
+	// Every outcome from here on is logged, one line each
+	// (deliver.LogResult), those before the message is read included.
+	log := e.Logger(cfg.Log)
+	resLog := cli.ResultLogger(log)
+	start := time.Now()
 	to, err := deliver.ResolveRecipient(cfg, *user, fs.Arg(0), os.Getenv, passwd.System())
-	if err != nil {
+	failed := func(err error) error {
+		deliver.LogResult(resLog, deliver.Unresolved(deliver.Sources{
+			Sender: sender.v, OriginalRecipient: orig.v, Recipient: rcpt.v, LookupEnv: os.LookupEnv,
+			User: func() (string, error) {
+				if *user != "" {
+					return *user, nil // also when unknown
+				}
+				return to.Name()
+			},
+		}), err, start)
 		return err
+	}
+	if err != nil {
+		return failed(err)
 	}
 	mailbox := to.Mailbox
 	if *format == "mbox" && strings.HasSuffix(mailbox, "/") {
-		return bad("--format mbox with a Maildir path %s", mailbox)
+		return failed(bad("--format mbox with a Maildir path %s", mailbox))
 	}
 	// Root becomes the user before it reads -p FILE or touches anything of
 	// the mailbox (docs/design.md §3).
 	if err := to.Become(); err != nil {
-		return err
+		return failed(err)
 	}
 
 	var in io.Reader = os.Stdin
 	if *input != "" {
 		f, err := os.Open(*input)
 		if err != nil {
-			return status.Temp("4.3.0", fmt.Errorf("read message: %w", err))
+			return failed(status.Temp("4.3.0", fmt.Errorf("read message: %w", err)))
 		}
 		defer f.Close()
 		in = f
@@ -119,8 +136,6 @@ func runDeliver(e *cli.Env, args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), unix.SIGTERM, unix.SIGINT, unix.SIGHUP)
 	defer stop()
 
-	log := e.Logger(cfg.Log)
-	start := time.Now()
 	res, err := deliver.Deliver(ctx, deliver.Request{
 		Input:             in,
 		Sender:            sender.v,
@@ -138,7 +153,11 @@ func runDeliver(e *cli.Env, args []string) error {
 		TempDir:           os.TempDir(),
 		Home:              home(to),
 	})
-	// One log line per delivery (deliver.LogResult).
-	deliver.LogResult(log, res, err, start)
+	if err != nil && res.Recipient == "" {
+		// It failed before the envelope was decided: reading the message,
+		// or an address in it that cannot be written.
+		return failed(err)
+	}
+	deliver.LogResult(resLog, res, err, start)
 	return err
 }

@@ -58,15 +58,19 @@ func startLMTPServer(t *testing.T, sock string, argv ...string) *proc {
 }
 
 // stopLMTPServer ends the server with SIGTERM, as systemd does, and wants
-// exit status 0 and no warning or error in its log.
+// exit status 0 and no warning or error in its log besides the lines of
+// deliveries (a deferred one is logged as a warning).
 func stopLMTPServer(t *testing.T, p *proc) {
 	t.Helper()
 	p.killGroup(syscall.SIGTERM)
 	if code := p.wait(t, 30*time.Second); code != 0 {
 		t.Errorf("%s: exit %d after SIGTERM:\n%s", p.name, code, p.stderr.String())
 	}
-	if regexp.MustCompile(`level=(WARN|ERROR)`).MatchString(p.stderr.String()) {
-		t.Errorf("%s logged a warning or error:\n%s", p.name, p.stderr.String())
+	for _, l := range strings.Split(p.stderr.String(), "\n") {
+		if (strings.HasPrefix(l, "warning: ") || strings.HasPrefix(l, "error: ")) && !strings.Contains(l, ", relay=letterbox, ") {
+			t.Errorf("%s logged a warning or error:\n%s", p.name, p.stderr.String())
+			break
+		}
 	}
 }
 

@@ -880,7 +880,7 @@ func TestLockLost(t *testing.T) {
 			if !regexp.MustCompile(`\A4\.2\.0 M: lock not held throughout the command: .*lock lost`).MatchString(p.stderr.String()) {
 				t.Errorf("stderr does not start with the lost-lock status:\n%s", p.stderr.String())
 			}
-			if !strings.Contains(p.stderr.String(), `msg="lock lost"`) {
+			if !regexp.MustCompile(`(?m)^error: lock lost `).MatchString(p.stderr.String()) {
 				t.Errorf("the log line is missing:\n%s", p.stderr.String())
 			}
 			if !exists(filepath.Join(dir, "got-term")) {

@@ -133,7 +133,7 @@ func (r *rig) deliverLoop(h *Host, n int, argv func(msg string) []string) outcom
 			cmd.Stderr = &stderr
 			err := cmd.Run()
 			for _, l := range strings.Split(stderr.String(), "\n") {
-				if strings.HasPrefix(l, "level=WARN") || strings.HasPrefix(l, "level=ERROR") {
+				if (strings.HasPrefix(l, "warning: ") || strings.HasPrefix(l, "error: ")) && !strings.Contains(l, ", relay=letterbox, ") {
 					o.warnings = append(o.warnings, id+": "+l)
 				}
 			}
