@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -20,8 +19,6 @@ import (
 	"letterbox/internal/status"
 	"letterbox/lmtp"
 )
-
-const lmtpSynopsis = "letterbox lmtp [-c FILE] [--listen ADDR]..."
 
 // letterboxBinary is the letterbox program beside this one, else in $PATH.
 func letterboxBinary() (string, error) {
@@ -38,23 +35,15 @@ func letterboxBinary() (string, error) {
 	return p, nil
 }
 
-// listFlag is a flag that may be given many times.
-type listFlag []string
-
-func (l *listFlag) String() string     { return strings.Join(*l, ",") }
-func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
-
 // runLMTP is "letterbox lmtp": the LMTP server (package lmtp) on the
 // sockets systemd passed, else on --listen, else on [lmtp] listen. SIGTERM
 // and SIGINT stop it gracefully, SIGHUP reloads the configuration file.
 func runLMTP(e *cli.Env, args []string) error {
-	fs, bad := cli.NewFlags("lmtp", lmtpSynopsis)
-	cfgPath := fs.String("c", "", "config file")
-	var listen listFlag
-	fs.Var(&listen, "listen", "unix:PATH or HOST:PORT (repeatable)")
+	fs := cli.LMTPFlags()
 	if err := fs.Parse(args); err != nil {
-		return bad("%v", err)
+		return err // a usage error, or --help printed
 	}
+	bad, cfgPath, listen := fs.Bad, &fs.Config, []string(fs.Listen)
 	if fs.NArg() != 0 {
 		return bad("unexpected argument %q", fs.Arg(0))
 	}

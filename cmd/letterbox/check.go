@@ -13,18 +13,34 @@ import (
 	"letterbox/mailcheck"
 )
 
-const checkSynopsis = "letterbox check [-c FILE] [--json] MAILBOX"
+// checkFlags are the flags of "letterbox check".
+type checkFlags struct {
+	*cli.Flags
+	cfgPath string
+	asJSON  bool
+}
+
+func newCheckFlags() *checkFlags {
+	f := &checkFlags{Flags: cli.NewFlags("check", "letterbox check [-c FILE] [--json] MAILBOX",
+		"Read an mbox or a Maildir and report its format and mbox variant, the message count, and each defect: "+
+			"unescaped From_ lines a reader would split on, Content-Length mismatches, a truncated last message, "+
+			"data that is no message, CRLF line ends, stale files in tmp/, ,S= sizes that lie, and the dot-lock "+
+			"with whether it is stale. It writes nothing and takes no lock. "+
+			"Exit status: 0 sound, 1 problems found, 2 the mailbox could not be read, 64 bad usage.")}
+	f.StringVar(&f.cfgPath, "c", "", "configuration `FILE`, for the lock's stale ages (default: $LETTERBOX_CONFIG, else /etc/letterbox.toml if it exists)")
+	f.BoolVar(&f.asJSON, "json", false, "print the report as JSON")
+	return f
+}
 
 // runCheck is "letterbox check": reads an mbox or a Maildir and reports
 // what is wrong with it (docs/design.md §2.4). Exit status: 0 sound, 1 problems
 // found, 2 the mailbox could not be read, 64 bad usage.
 func runCheck(e *cli.Env, args []string) error {
-	fs, bad := cli.NewFlags("check", checkSynopsis)
-	cfgPath := fs.String("c", "", "config file (for the lock's stale ages)")
-	asJSON := fs.Bool("json", false, "print the report as JSON")
+	fs := newCheckFlags()
 	if err := fs.Parse(args); err != nil {
-		return bad("%v", err)
+		return err // a usage error, or --help printed
 	}
+	bad, cfgPath, asJSON := fs.Bad, &fs.cfgPath, &fs.asJSON
 	if fs.NArg() != 1 || fs.Arg(0) == "" {
 		return bad("want one MAILBOX")
 	}

@@ -12,23 +12,37 @@ import (
 	"letterbox/internal/status"
 )
 
-const configSynopsis = "letterbox config check [-c FILE]"
+// configCheckFlags are the flags of "letterbox config check".
+type configCheckFlags struct {
+	*cli.Flags
+	cfgPath string
+}
 
-// runConfig is "letterbox config check": it reads the configuration file
+func newConfigCheckFlags() *configCheckFlags {
+	f := &configCheckFlags{Flags: cli.NewFlags("config check", "letterbox config check [-c FILE]",
+		"Read the configuration file deliver would read (-c FILE, else $LETTERBOX_CONFIG, else /etc/letterbox.toml "+
+			"if it exists) and print the effective configuration, defaults included, as TOML. An invalid file is "+
+			"reported with every error on a line of its own, each with the file and line, and exit 78 (EX_CONFIG); deliver, lock and convert treat the same file "+
+			"as a temporary failure (4.3.5, exit 75) so that an operator's mistake never bounces mail.")}
+	f.StringVar(&f.cfgPath, "c", "", "configuration `FILE` (default: $LETTERBOX_CONFIG, else /etc/letterbox.toml if it exists)")
+	return f
+}
+
+// runConfigCheck is "letterbox config check": it reads the configuration file
 // that deliver and lock would read (-c, $LETTERBOX_CONFIG, /etc/letterbox.toml)
 // and prints the effective configuration, defaults included, as TOML. An
 // invalid file is EX_CONFIG (78) with every error, each with the file and
 // line, on a line of its own; deliver treats the same file as a temporary
 // failure, so that an operator error never bounces mail.
-func runConfig(e *cli.Env, args []string) error {
-	if len(args) == 0 || args[0] != "check" {
-		return cli.UsageError("config: want \"check\" (usage: %s)", configSynopsis)
+func runConfigCheck(e *cli.Env, args []string) error {
+	fs := newConfigCheckFlags()
+	if err := fs.Parse(args); err != nil {
+		return err // a usage error, or --help printed
 	}
-	fs, bad := cli.NewFlags("config check", configSynopsis)
-	cfgPath := fs.String("c", "", "config file")
-	if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 0 {
-		return bad("bad arguments")
+	if fs.NArg() != 0 {
+		return fs.Bad("unexpected argument %q", fs.Arg(0))
 	}
+	cfgPath := &fs.cfgPath
 	path := config.Find(*cfgPath)
 	cfg, err := config.Load(path)
 	var errs config.Errors

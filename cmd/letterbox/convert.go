@@ -20,21 +20,39 @@ import (
 	"letterbox/mbox"
 )
 
-const convertSynopsis = "letterbox convert [-c FILE] [--to maildir|mbox] [--quoting mboxrd|mboxo|mboxcl2] [--verify=false] SOURCE DEST"
+// convertFlags are the flags of "letterbox convert".
+type convertFlags struct {
+	*cli.Flags
+	cfgPath, to, quoting string
+	verify               bool
+}
+
+func newConvertFlags() *convertFlags {
+	f := &convertFlags{Flags: cli.NewFlags("convert",
+		"letterbox convert [-c FILE] [--to maildir|mbox] [--quoting mboxrd|mboxo|mboxcl2] [--verify=false] SOURCE DEST",
+		"Convert an mbox to a Maildir and back, or a Maildir++ tree to a directory of mbox files and back, "+
+			"carrying flags, dates and the envelope sender. DEST ending in / or naming an existing Maildir is a "+
+			"Maildir; otherwise DEST has the other format of SOURCE. Each mbox is locked as deliver locks it; the "+
+			"source is never written. Killed and run again, it goes on where it stopped and stores every message "+
+			"exactly once. Exit status: 0 converted (and verified), 1 failed (what was written stays; a re-run goes "+
+			"on), 64 bad usage, 75 a lock was busy or the run was interrupted.")}
+	f.StringVar(&f.cfgPath, "c", "", "configuration `FILE` (default: $LETTERBOX_CONFIG, else /etc/letterbox.toml if it exists)")
+	f.StringVar(&f.to, "to", "", "write DEST as `maildir|mbox` (default: by DEST and SOURCE)")
+	f.StringVar(&f.quoting, "quoting", "", "read an mbox SOURCE as this `VARIANT`: mboxrd, mboxo or mboxcl2 (default: detected)")
+	f.BoolVar(&f.verify, "verify", true, "read both sides again at the end and compare every message; --verify=false skips it")
+	return f
+}
 
 // runConvert is "letterbox convert": a mailbox migration (docs/design.md §2.3).
 // Exit status: 0 converted (and verified), 1 failed (what was written
 // stays, and a re-run goes on from there), 64 bad usage, 75 an mbox's lock
 // could not be had or the run was interrupted.
 func runConvert(e *cli.Env, args []string) error {
-	fs, bad := cli.NewFlags("convert", convertSynopsis)
-	cfgPath := fs.String("c", "", "config file")
-	to := fs.String("to", "", "destination format: maildir or mbox (default: by DEST)")
-	quoting := fs.String("quoting", "", "read an mbox SOURCE as this variant (default: detected)")
-	verify := fs.Bool("verify", true, "compare source and destination at the end")
+	fs := newConvertFlags()
 	if err := fs.Parse(args); err != nil {
-		return bad("%v", err)
+		return err // a usage error, or --help printed
 	}
+	bad, cfgPath, to, quoting, verify := fs.Bad, &fs.cfgPath, &fs.to, &fs.quoting, &fs.verify
 	if fs.NArg() != 2 || fs.Arg(0) == "" || fs.Arg(1) == "" {
 		return bad("want SOURCE and DEST")
 	}

@@ -21,7 +21,33 @@ import (
 	"letterbox/maildir"
 )
 
-const deliverSynopsis = "letterbox deliver [-f SENDER] [-a ADDR] [-r ADDR] [-d USER] [-m FOLDER] [-c FILE] [-p FILE] [--format mbox|maildir] [MAILBOX]"
+// deliverFlags are the flags of "letterbox deliver".
+type deliverFlags struct {
+	*cli.Flags
+	sender, orig, rcpt                   optString
+	user, cfgPath, input, format, folder string
+}
+
+func newDeliverFlags() *deliverFlags {
+	f := &deliverFlags{Flags: cli.NewFlags("deliver",
+		"letterbox deliver [-f SENDER] [-a ADDR] [-r ADDR] [-d USER] [-m FOLDER] [-c FILE] [-p FILE] [--format mbox|maildir] [MAILBOX]",
+		"Read one message from standard input (or -p FILE) to its end, then store it: appended to an mbox under the lock "+
+			"(dot-lock and fcntl, NFS-safe), or written into a Maildir. MAILBOX ending in / or naming an existing Maildir "+
+			"is a Maildir, anything else an mbox. Without MAILBOX the mailbox is the user's (-d USER, else $USER): "+
+			"home_mailbox below the home directory if configured, else spool_dir/USER. "+
+			"Success is exit 0 with nothing on standard error; a failure is one RFC 3463 status line on standard error "+
+			"and a sysexits code (75: try again later; 64-78: permanent).")}
+	f.Var(&f.sender, "f", "the envelope `SENDER`; empty or <> is the null sender (default: $SENDER, else the From_ line's)")
+	f.Var(&f.orig, "a", "the original recipient `ADDR`, written as X-Original-To: (default: $ORIGINAL_RECIPIENT)")
+	f.Var(&f.rcpt, "r", "the final recipient `ADDR`, written as Delivered-To: and checked for loops (default: $RECIPIENT, else USER@hostname)")
+	f.StringVar(&f.user, "d", "", "deliver for `USER`: that user's mailbox, with that user's privileges (default: $USER when no MAILBOX is given)")
+	f.StringVar(&f.folder, "m", "", "deliver into the Maildir++ `FOLDER` (.Lists.go, Lists/go); empty is INBOX")
+	f.StringVar(&f.cfgPath, "c", "", "configuration `FILE` (default: $LETTERBOX_CONFIG, else /etc/letterbox.toml if it exists)")
+	f.StringVar(&f.input, "p", "", "read the message from `FILE` instead of standard input")
+	f.StringVar(&f.format, "format", "", "store as `mbox|maildir` (default: by MAILBOX)")
+	f.Bool("e", false, "accepted for dovecot-lda compatibility; ignored")
+	return f
+}
 
 // optString is a string flag that knows whether it was given: "-f ”" (the
 // null sender) differs from no -f at all.
@@ -57,20 +83,13 @@ func home(to deliver.Recipient) string {
 // -p FILE) into a mailbox, with the result told by exit status and one
 // RFC 3463 status line (docs/design.md §2.1).
 func runDeliver(e *cli.Env, args []string) error {
-	fs, bad := cli.NewFlags("deliver", deliverSynopsis)
-	var sender, orig, rcpt optString
-	fs.Var(&sender, "f", "envelope sender")
-	fs.Var(&orig, "a", "original recipient")
-	fs.Var(&rcpt, "r", "final recipient")
-	user := fs.String("d", "", "deliver to USER's mailbox")
-	cfgPath := fs.String("c", "", "config file")
-	input := fs.String("p", "", "read the message from FILE")
-	format := fs.String("format", "", "mbox or maildir (default: by MAILBOX)")
-	folder := fs.String("m", "", "Maildir++ folder; empty is INBOX")
-	fs.Bool("e", false, "accepted for dovecot-lda compatibility")
+	fs := newDeliverFlags()
 	if err := fs.Parse(args); err != nil {
-		return bad("%v", err)
+		return err // a usage error, or --help printed
 	}
+	bad := fs.Bad
+	sender, orig, rcpt := fs.sender, fs.orig, fs.rcpt
+	user, cfgPath, input, format, folder := &fs.user, &fs.cfgPath, &fs.input, &fs.format, &fs.folder
 	if fs.NArg() > 1 {
 		return bad("more than one MAILBOX")
 	}

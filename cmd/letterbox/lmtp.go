@@ -20,6 +20,12 @@ const lmtpBinary = "letterbox-lmtp"
 // dependencies do not slow the start of every delivery (see
 // cmd/letterbox-lmtp).
 func runLMTP(e *cli.Env, args []string) error {
+	// The flags are parsed here too, with the server's own flag set, so
+	// that --help and usage errors are answered whether or not
+	// letterbox-lmtp is installed.
+	if err := cli.LMTPFlags().Parse(args); err != nil {
+		return err
+	}
 	path, err := findLMTP()
 	if err != nil {
 		return status.Temp("4.3.0", err)

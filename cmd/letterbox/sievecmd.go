@@ -15,34 +15,43 @@ import (
 	"letterbox/sieve"
 )
 
-const (
-	sieveSynopsis      = "letterbox sieve check FILE... | letterbox sieve test [-f SENDER] [-r RCPT] [-a ORIG_RCPT] [-m MAILBOX]... [-c FILE] SCRIPT < MESSAGE"
-	sieveCheckSynopsis = "letterbox sieve check FILE..."
-	sieveTestSynopsis  = "letterbox sieve test [-f SENDER] [-r RCPT] [-a ORIG_RCPT] [-m MAILBOX]... [-c FILE] SCRIPT < MESSAGE"
-)
+func newSieveCheckFlags() *cli.Flags {
+	return cli.NewFlags("sieve check", "letterbox sieve check FILE...",
+		"Compile each Sieve script FILE and print every error as FILE:LINE:COL: message on standard error, "+
+			"the form editors jump to. Exit status: 0 all compile, 65 (EX_DATAERR) one or more do not.")
+}
 
-// runSieve is "letterbox sieve check" and "letterbox sieve test".
-func runSieve(e *cli.Env, args []string) error {
-	if len(args) == 0 {
-		return cli.UsageError("sieve: want \"check\" or \"test\" (usage: %s)", sieveSynopsis)
-	}
-	switch args[0] {
-	case "check":
-		return runSieveCheck(args[1:])
-	case "test":
-		return runSieveTest(args[1:])
-	}
-	return cli.UsageError("sieve: unknown subcommand %q (usage: %s)", args[0], sieveSynopsis)
+// sieveTestFlags are the flags of "letterbox sieve test".
+type sieveTestFlags struct {
+	*cli.Flags
+	from, rcpt, orig, cfgPath string
+	mailboxes                 mailboxList
+}
+
+func newSieveTestFlags() *sieveTestFlags {
+	f := &sieveTestFlags{Flags: cli.NewFlags("sieve test",
+		"letterbox sieve test [-f SENDER] [-r RCPT] [-a ORIG_RCPT] [-m MAILBOX]... [-c FILE] SCRIPT < MESSAGE",
+		"A dry run, as Pigeonhole's sieve-test: run SCRIPT on the message on standard input and print what "+
+			"delivery would do, one action a line (fileinto \"Lists/go\", redirect \"a@b\", implicit keep), "+
+			"without doing it. A script that fails at run time prints its error and \"implicit keep\", what "+
+			"delivery does then (exit 0); one that does not compile is exit 65 with its position.")}
+	f.StringVar(&f.from, "f", "", "the envelope `SENDER`")
+	f.StringVar(&f.rcpt, "r", "", "the envelope recipient `RCPT`")
+	f.StringVar(&f.orig, "a", "", "the original recipient `ORIG_RCPT` (default: -r)")
+	f.StringVar(&f.cfgPath, "c", "", "configuration `FILE` (default: $LETTERBOX_CONFIG, else /etc/letterbox.toml if it exists)")
+	f.Var(&f.mailboxes, "m", "a `MAILBOX` that exists besides INBOX; repeatable")
+	return f
 }
 
 // runSieveCheck compiles each FILE and prints each failure as
 // "FILE:LINE:COL: message" on standard error, the form editors jump to.
 // Exit status: 0 all compile, 65 (EX_DATAERR) one or more do not.
-func runSieveCheck(args []string) error {
-	fs, bad := cli.NewFlags("sieve check", sieveCheckSynopsis)
+func runSieveCheck(e *cli.Env, args []string) error {
+	fs := newSieveCheckFlags()
 	if err := fs.Parse(args); err != nil {
-		return bad("%v", err)
+		return err // a usage error, or --help printed
 	}
+	bad := fs.Bad
 	if fs.NArg() == 0 {
 		return bad("want one or more FILEs")
 	}
@@ -74,24 +83,19 @@ func runSieveCheck(args []string) error {
 // output is "implicit keep", what delivery does then (RFC 5228 §2.10.6).
 // 65 (EX_DATAERR) when the script does not compile, with its position on
 // standard error.
-func runSieveTest(args []string) error {
-	fs, bad := cli.NewFlags("sieve test", sieveTestSynopsis)
-	from := fs.String("f", "", "envelope sender")
-	rcpt := fs.String("r", "", "envelope recipient")
-	orig := fs.String("a", "", "original recipient (default: -r)")
-	cfgPath := fs.String("c", "", "config file")
-	var mailboxes mailboxList
-	fs.Var(&mailboxes, "m", "a mailbox that exists besides INBOX (repeatable)")
+func runSieveTest(e *cli.Env, args []string) error {
+	fs := newSieveTestFlags()
 	if err := fs.Parse(args); err != nil {
-		return bad("%v", err)
+		return err // a usage error, or --help printed
 	}
+	bad, from, rcpt, orig, cfgPath, mailboxes := fs.Bad, &fs.from, &fs.rcpt, &fs.orig, &fs.cfgPath, fs.mailboxes
 	if fs.NArg() != 1 {
 		return bad("want one SCRIPT")
 	}
 	if _, err := config.Load(config.Find(*cfgPath)); err != nil {
 		return status.Temp("4.3.5", err)
 	}
-	o := sieve.Options{Environment: map[string]string{"version": version}}
+	o := sieve.Options{Environment: map[string]string{"version": versionString(buildInfo())}}
 	if host, err := os.Hostname(); err == nil {
 		o.Environment["host"] = host
 		if _, domain, ok := strings.Cut(host, "."); ok {

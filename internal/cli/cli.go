@@ -3,9 +3,7 @@ package cli
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"os"
 	"runtime/debug"
 	"sync"
@@ -73,18 +71,6 @@ func (e ExitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)
 // UsageError is a bad command line: 5.3.0 and EX_USAGE.
 func UsageError(format string, args ...any) error {
 	return status.Perm("5.3.0", status.Usage, fmt.Errorf(format, args...))
-}
-
-// NewFlags returns an empty flag set for command name that prints nothing,
-// and bad, which makes the command's usage errors: "NAME: WHAT (usage:
-// SYNOPSIS)".
-func NewFlags(name, synopsis string) (*flag.FlagSet, func(format string, args ...any) error) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	bad := func(format string, args ...any) error {
-		return UsageError("%s: %s (usage: %s)", name, fmt.Sprintf(format, args...), synopsis)
-	}
-	return fs, bad
 }
 
 // Run runs cmd with a fresh Env and returns the exit code: the one status

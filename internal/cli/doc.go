@@ -1,7 +1,13 @@
 // Package cli is what letterbox's commands share around their flags: the
 // one status line on failure and the exit code that goes with it
-// (ExitCode), usage errors (UsageError, NewFlags), and the logger the
-// configuration asks for (Env.Logger).
+// (ExitCode), usage errors and --help (UsageError, Flags), the flags of
+// "letterbox lmtp", which both binaries parse (LMTPFlags), and the logger
+// the configuration asks for (Env.Logger).
+//
+// A command's --help is printed from the flag set that parses its
+// arguments, so the two cannot disagree; it goes to standard output with
+// exit status 0, while a bad command line is a status line on standard
+// error and exit 64.
 //
 // It guarantees that a failed command writes exactly one line on standard
 // error before anything else, its RFC 3463 status, because an MTA reads
