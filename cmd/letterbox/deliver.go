@@ -30,7 +30,7 @@ type deliverFlags struct {
 
 func newDeliverFlags() *deliverFlags {
 	f := &deliverFlags{Flags: cli.NewFlags("deliver",
-		"letterbox deliver [-f SENDER] [-a ADDR] [-r ADDR] [-d USER] [-m FOLDER] [-c FILE] [-p FILE] [--format mbox|maildir] [MAILBOX]",
+		"letterbox deliver [-f SENDER] [-a ADDR] [-r ADDR] [-d USER] [-m FOLDER] [-c FILE] [-p FILE] [--format mbox|maildir] [-e] [MAILBOX]",
 		"Read one message from standard input (or -p FILE) to its end, then store it: appended to an mbox under the lock "+
 			"(dot-lock and fcntl, NFS-safe), or written into a Maildir. MAILBOX ending in / or naming an existing Maildir "+
 			"is a Maildir, anything else an mbox. Without MAILBOX the mailbox is the user's (-d USER, else $USER): "+
