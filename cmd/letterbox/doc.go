@@ -10,7 +10,13 @@
 //	letterbox convert [flags] SOURCE DEST                docs/design.md §2.3
 //	letterbox check [-c FILE] [--json] MAILBOX           docs/design.md §2.4
 //	letterbox config check [-c FILE]                     docs/design.md §2.5
+//	letterbox lmtp [-c FILE] [--listen ADDR]...          docs/design.md §2.5
+//	letterbox sieve check|test ...                       docs/design.md §2.5
 //	letterbox version | help [COMMAND]
+//
+// Every command's flags are defined once, in the function that builds its
+// flag set (newDeliverFlags, ...); parsing, --help, "help COMMAND" and the
+// man page docs/letterbox.1 all use it (help_test.go, man_test.go).
 //
 // This package is the command line only: flags, the command table, the
 // switch to the recipient's user, the status line and logging. The work is
@@ -32,3 +38,5 @@
 // operator owes: run it as the recipient, or as root with -d USER; read the
 // status line before the exit code; and retry on 75.
 package main
+
+//go:generate env LETTERBOX_UPDATE_MAN=1 go test -count=1 -run ^TestManPage$ .
