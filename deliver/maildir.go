@@ -19,10 +19,12 @@ import (
 // returns the bytes stored and the new file's path.
 func deliverMaildir(r Request, m *Message, header []byte) (int64, string, error) {
 	root := filepath.Clean(r.Mailbox)
-	// A root named with a trailing slash was asked for as a Maildir: it is
-	// created on first delivery when create_folders allows, as Postfix does
-	// for home_mailbox = Maildir/. One named without must already exist.
-	if err := maildir.Make(r.Sys, root, strings.HasSuffix(r.Mailbox, "/") && r.Config.CreateFolders); err != nil {
+	// A root asked for as a Maildir — named with a trailing slash, or with
+	// --format maildir — is created on first delivery when create_folders
+	// allows, as Postfix does for home_mailbox = Maildir/. Otherwise a
+	// path is a Maildir only because one exists there.
+	asked := strings.HasSuffix(r.Mailbox, "/") || r.Maildir
+	if err := maildir.Make(r.Sys, root, asked && r.Config.CreateFolders); err != nil {
 		return 0, "", status.Of(err, root, r.Config.QuotaTempfail)
 	}
 	if r.Folder != "" {
