@@ -80,9 +80,12 @@ const maxListed = 20
 type Lock struct {
 	Path   string        `json:"path"`
 	Holder string        `json:"holder,omitempty"` // what its content says
-	Age    time.Duration `json:"age_ns"`
-	Stale  bool          `json:"stale"`
-	Reason string        `json:"reason"`
+	Age    time.Duration `json:"age_ns"`           // since it last changed: what staleness is judged by
+	// MtimeAge is what its mtime alone says, more than Age when the mtime
+	// was set back (docs/locking.md §10.8).
+	MtimeAge time.Duration `json:"mtime_age_ns"`
+	Stale    bool          `json:"stale"`
+	Reason   string        `json:"reason"`
 }
 
 // Options tune Check.
