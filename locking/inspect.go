@@ -22,8 +22,8 @@ type State struct {
 	// (touch -d, a restore), which does not age a lock for letterbox
 	// (docs/locking.md §10.8).
 	MtimeAge time.Duration
-	Stale  bool          // a waiter would break it
-	Reason string        // why, in words for an operator
+	Stale    bool   // a waiter would break it
+	Reason   string // why, in words for an operator
 }
 
 // Inspect judges the dot-lock of mailbox by the rules a waiter applies
