@@ -39,7 +39,7 @@ type Options struct {
 	Sys sys.Sys // nil: sys.Real
 	To  Format
 	// Quoting is the variant to read an mbox source with; nil detects it
-	// (mbox.DetectQuoting), which reads the mbox once more.
+	// (mbox.Detect), which reads the mbox once more.
 	Quoting *mbox.Quoting
 	// Verify compares source and destination at the end (docs/design.md §2.3:
 	// on by default; the caller sets it).

@@ -113,18 +113,19 @@ func (c *converter) toMaildir(ctx context.Context, src, dst string, res *Folder)
 }
 
 // quoting returns the variant to read the mbox with: the one given, or the
-// one detected by reading it whole.
+// one detected by reading it whole (mbox.Detect, the verdict "letterbox
+// check" reports too).
 func (c *converter) quoting(fd int, size int64, res *Folder) (mbox.Quoting, error) {
 	if c.o.Quoting != nil {
 		res.Variant = c.o.Quoting.String() + " (given)"
 		return *c.o.Quoting, nil
 	}
-	q, err := mbox.DetectQuoting(section(c.s, fd, 0, size))
+	v, err := mbox.Detect(section(c.s, fd, 0, size))
 	if err != nil {
-		return q, err
+		return v.Quoting, err
 	}
-	res.Variant = q.String() + " (detected)"
-	return q, nil
+	res.Variant = v.Name + " (detected)"
+	return v.Quoting, nil
 }
 
 // mboxMessage is one message of an mbox being converted.

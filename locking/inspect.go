@@ -16,9 +16,14 @@ import (
 type State struct {
 	Path   string
 	Holder string        // what the lock's content says, trimmed; may be empty
-	Age    time.Duration // since the lock last changed, by the clock Inspect was given
-	Stale  bool          // a waiter would break it
-	Reason string        // why, in words for an operator
+	Age    time.Duration // since the lock last changed (the later of mtime and ctime), by the clock Inspect was given
+	// MtimeAge is the age its mtime alone claims, which dotlockfile and
+	// procmail judge by; it exceeds Age when the mtime was set back
+	// (touch -d, a restore), which does not age a lock for letterbox
+	// (docs/locking.md §10.8).
+	MtimeAge time.Duration
+	Stale    bool   // a waiter would break it
+	Reason   string // why, in words for an operator
 }
 
 // Inspect judges the dot-lock of mailbox by the rules a waiter applies
@@ -41,7 +46,10 @@ func Inspect(s sys.Sys, mailbox string, o Options) (*State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lstat %s: %w", path, err)
 	}
-	l := &State{Path: path, Age: max(s.Now().Sub(latest(st.Mtime, st.Ctime)), 0).Round(time.Second)}
+	now := s.Now()
+	l := &State{Path: path,
+		Age:      max(now.Sub(latest(st.Mtime, st.Ctime)), 0).Round(time.Second),
+		MtimeAge: max(now.Sub(st.Mtime), 0).Round(time.Second)}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		// Row 21: never broken, by letterbox or any peer.
 		l.Stale, l.Reason = true, "not a regular file: no delivery agent can take or break it"
@@ -73,6 +81,10 @@ func Inspect(s sys.Sys, mailbox string, o Options) (*State, error) {
 		}
 		l.Stale = l.Age >= limit
 		l.Reason = fmt.Sprintf("%s, unchanged for %s (stale after %s)", whose, l.Age, limit)
+		if st.Ctime.Sub(st.Mtime) > time.Second {
+			// The operator who back-dated it expects dotlockfile's rule.
+			l.Reason += fmt.Sprintf("; its mtime says %s ago, but it was changed (ctime) %s ago, and letterbox counts the last change (docs/locking.md §10.8)", l.MtimeAge, l.Age)
+		}
 	}
 	if l.Stale && inspectKernelLock(s, mailbox) {
 		// Dovecot's rule: a dot-lock whose mailbox is kernel-locked is in

@@ -73,7 +73,8 @@ func (a *acquirer) evaluate(s1 sys.Stat) verdict {
 	}
 	// Age in server time only (rows 11, 12, 13). ctime counts too: peers
 	// that stamp explicit client times (Dovecot, flufl) still move ctime in
-	// server time, and a future mtime simply looks fresh.
+	// server time, and a future mtime simply looks fresh; a mtime set back
+	// (touch -d) is a change too (docs/locking.md §10.8).
 	age := srv.Sub(latest(s1.Mtime, s1.Ctime))
 	if age < threshold {
 		a.nextCheck = now.Add(min(threshold-age, a.o.confirm()))

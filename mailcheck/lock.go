@@ -12,7 +12,7 @@ func checkLock(r *Report, mailbox string, o Options) error {
 	if err != nil || st == nil {
 		return err
 	}
-	r.Lock = &Lock{Path: st.Path, Holder: st.Holder, Age: st.Age, Stale: st.Stale, Reason: st.Reason}
+	r.Lock = &Lock{Path: st.Path, Holder: st.Holder, Age: st.Age, MtimeAge: st.MtimeAge, Stale: st.Stale, Reason: st.Reason}
 	f := Finding{Offset: -1, Path: st.Path, Detail: st.Reason}
 	if st.Stale {
 		problems(r, KindStaleLock).add(f)

@@ -16,7 +16,10 @@ type Report struct {
 	Mailbox  string `json:"mailbox"`
 	Format   string `json:"format"`            // "mbox" or "maildir"
 	Variant  string `json:"variant,omitempty"` // mbox: mboxo, mboxrd, mboxcl or mboxcl2; "" when empty
-	Messages int    `json:"messages"`
+	Messages int    `json:"messages"`          // in a Maildir, of all its folders
+	// Folders are a Maildir's folders with their messages: INBOX (the
+	// root) first, then its Maildir++ folders by directory name.
+	Folders []Folder `json:"folders,omitempty"`
 	// Problems are defects: a reader splits, truncates or misreads the
 	// mailbox, or a leftover needs an operator. The mailbox is sound
 	// when there are none.
@@ -30,12 +33,20 @@ type Report struct {
 // Sound reports whether the mailbox has no problems.
 func (r *Report) Sound() bool { return len(r.Problems) == 0 }
 
+// Folder is one folder of a Maildir.
+type Folder struct {
+	Name     string `json:"name"` // "INBOX", or the folder's names joined by '/' ("Lists/go")
+	Path     string `json:"path"`
+	Messages int    `json:"messages"`
+}
+
 // Finding is one problem or note.
 type Finding struct {
 	Kind string `json:"kind"` // see the Kind constants
 	// Offset is the byte offset in the mbox, -1 where it does not apply.
 	Offset int64 `json:"offset"`
 	// Message is the 1-based number of the message concerned, 0 if none.
+	// In a Maildir, counted within the folder Path is in.
 	Message int    `json:"message,omitempty"`
 	Path    string `json:"path,omitempty"` // the file concerned, in a Maildir
 	Detail  string `json:"detail"`
@@ -59,6 +70,7 @@ const (
 	KindLock          = "lock"            // a lock file held by a live holder
 	KindProtectedFrom = "protected-from"  // From_ lines that only Content-Length protects
 	KindUnreadable    = "unreadable-lock" // a lock file that cannot be judged
+	KindFolderName    = "folder-name"     // a Maildir below a Maildir, named like no Maildir++ folder
 )
 
 // maxListed is how many findings of one kind a report lists.
@@ -68,9 +80,12 @@ const maxListed = 20
 type Lock struct {
 	Path   string        `json:"path"`
 	Holder string        `json:"holder,omitempty"` // what its content says
-	Age    time.Duration `json:"age_ns"`
-	Stale  bool          `json:"stale"`
-	Reason string        `json:"reason"`
+	Age    time.Duration `json:"age_ns"`           // since it last changed: what staleness is judged by
+	// MtimeAge is what its mtime alone says, more than Age when the mtime
+	// was set back (docs/locking.md §10.8).
+	MtimeAge time.Duration `json:"mtime_age_ns"`
+	Stale    bool          `json:"stale"`
+	Reason   string        `json:"reason"`
 }
 
 // Options tune Check.

@@ -46,6 +46,10 @@ func TestCheckMbox(t *testing.T) {
 		{"mboxcl2", cl1 + cl2, "mboxcl2", 2, nil, []string{KindProtectedFrom}},
 		{"mboxcl", mcl + cl2, "mboxcl", 2, nil, nil},
 		{"unescaped From_ line after an empty line", m1 + strings.Replace(m2, ">>From twice", "\nFrom here on, all is new", 1), "mboxo", 3, []string{KindUnescapedFrom}, nil},
+		// Python's mailbox after set_from(sender): no date (issue 15);
+		// convert reads the same messages (convert.TestCheckAndConvertAgree).
+		{"dateless From_ lines", "From alice@example.org\nSubject: one\n\n>From here\n\nFrom MAILER-DAEMON\nSubject: two\n\nbody\n\n", "mboxo", 2, nil, nil},
+		{"dateless From_ line, CRLF", "From alice@example.org\r\nSubject: one\r\n\r\nx\r\n\r\nFrom bob\r\n\r\n", "mboxo", 2, []string{KindCRLF}, nil},
 		{"unescaped From_ line inside a paragraph", strings.Replace(m1, ">From quoted", "From quoted", 1) + m2, "mboxrd", 2, []string{KindUnescapedFrom}, nil},
 		{"wrong Content-Length", m1 + strings.Replace(cl2, "Content-Length: 4", "Content-Length: 9", 1), "mboxo", 2, []string{KindContentLength}, nil},
 		{"truncated last message", m1 + m2[:len(m2)-5], "mboxrd", 2, []string{KindTruncated}, nil},

@@ -4,18 +4,18 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sort"
 
 	"golang.org/x/sys/unix"
 
 	"letterbox/maildir"
 )
 
-// checkMaildir judges root by maildir.Is, as deliver and convert do,
-// counts the messages of new/ and cur/, compares each ",S=" size with the
-// file's, and looks for files left in tmp/: one older than o.TmpAge is a
-// delivery that died (the Maildir spec lets cleaners remove it), a younger
-// one may be a delivery in progress. A missing tmp/ is a note. Maildir++
-// folders (.name) are not descended into.
+// checkMaildir judges root by maildir.Is, as deliver and convert do, then
+// checks it and each of its Maildir++ folders (checkFolder). The folders
+// are the directories ".name" below root that are Maildirs, as convert
+// finds them, named by maildir.ParseDir; a name ParseDir refuses is a
+// problem (convert refuses the tree), and its messages are not counted.
 func checkMaildir(r *Report, root string, o Options) error {
 	s := o.Sys
 	if !maildir.Is(s, root) {
@@ -28,9 +28,45 @@ func checkMaildir(r *Report, root string, o Options) error {
 		}
 		return fmt.Errorf("%s: %w", root, errNotMaildir)
 	}
+	r.Folders = []Folder{{Name: "INBOX", Path: root}}
+	if err := checkFolder(r, &r.Folders[0], o); err != nil {
+		return err
+	}
+	names, err := s.ReadDir(root)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", root, err)
+	}
+	sort.Strings(names)
+	badName := problems(r, KindFolderName)
+	for _, n := range names {
+		p := filepath.Join(root, n)
+		if len(n) < 2 || n[0] != '.' || n == ".." || !maildir.Is(s, p) {
+			continue
+		}
+		f, err := maildir.ParseDir(n)
+		if err != nil {
+			badName.add(Finding{Offset: -1, Path: p, Detail: fmt.Sprintf("a Maildir whose name is no Maildir++ folder (%v): convert refuses the tree, and IMAP servers differ on it", err)})
+			continue
+		}
+		r.Folders = append(r.Folders, Folder{Name: f.String(), Path: p})
+		if err := checkFolder(r, &r.Folders[len(r.Folders)-1], o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkFolder counts the messages of the Maildir f.Path's new/ and cur/
+// into f and r, compares each ",S=" size with the file's, and looks for
+// files left in tmp/: one older than o.TmpAge is a delivery that died (the
+// Maildir spec lets cleaners remove it), a younger one may be a delivery
+// in progress. A missing tmp/ is a note.
+func checkFolder(r *Report, f *Folder, o Options) error {
+	s, root := o.Sys, f.Path
 	size := problems(r, KindSize)
 	err := maildir.Walk(s, root, func(m maildir.Message) error {
 		r.Messages++
+		f.Messages++
 		if m.Size < 0 {
 			return nil
 		}
@@ -39,7 +75,7 @@ func checkMaildir(r *Report, root string, o Options) error {
 			return fmt.Errorf("lstat %s: %w", m.Path, err)
 		}
 		if st.Size != m.Size {
-			size.add(Finding{Offset: -1, Message: r.Messages, Path: m.Path,
+			size.add(Finding{Offset: -1, Message: f.Messages, Path: m.Path,
 				Detail: fmt.Sprintf("the name says S=%d, the file has %d bytes: readers that trust S= (Dovecot) misread it", m.Size, st.Size)})
 		}
 		return nil

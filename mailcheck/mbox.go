@@ -17,13 +17,16 @@ import (
 
 // An mbox is read several times, each pass with constant memory:
 //
-//  1. mbox.DetectQuoting: whether Content-Length headers hold (mboxcl,
-//     mboxcl2) or From_ quoting does (mboxo, mboxrd);
+//  1. mbox.Detect: the variant, the one verdict convert uses too —
+//     whether Content-Length headers hold (mboxcl, mboxcl2) or From_
+//     quoting does (mboxo, mboxrd);
 //  2. the messages, read as that variant says: their number, a last one
 //     cut short, a message not followed by its empty line, data that is no
 //     message, and (reading raw) each Content-Length against its body;
-//  3. the raw lines: CRLF, "From " lines inside messages, and the quoted
-//     ">From " lines that tell the variants apart.
+//  3. the raw lines: CRLF, and "From " lines. Whether such a line starts a
+//     message is not judged here but taken from an mbox.Reader read
+//     alongside, so that check and convert never disagree on where
+//     messages start (issue 15: a dateless From_ line).
 
 func checkMbox(r *Report, path string, o Options) error {
 	s := o.Sys
@@ -41,10 +44,11 @@ func checkMbox(r *Report, path string, o Options) error {
 	if st.Size == 0 {
 		return nil
 	}
-	q, err := mbox.DetectQuoting(sect())
+	v, err := mbox.Detect(sect())
 	if err != nil {
 		return fmt.Errorf("read %s: %w", path, err)
 	}
+	r.Variant = v.Name
 
 	// Content-Length against the body, read raw (mboxcl2 un-quotes
 	// nothing).
@@ -52,23 +56,12 @@ func checkMbox(r *Report, path string, o Options) error {
 	if err := cl.run(r, sect()); err != nil {
 		return fmt.Errorf("read %s: %w", path, err)
 	}
-	if err := messagePass(r, sect(), q); err != nil {
+	if err := messagePass(r, sect(), v.Quoting); err != nil {
 		return fmt.Errorf("read %s: %w", path, err)
 	}
-	var lp linePass
-	if err := lp.run(r, sect(), q == mbox.MboxCL2); err != nil {
+	lp := linePass{starts: newStarts(sect(), v.Quoting)}
+	if err := lp.run(r, sect(), v.Quoting == mbox.MboxCL2); err != nil {
 		return fmt.Errorf("read %s: %w", path, err)
-	}
-	switch {
-	case q == mbox.MboxCL2 && lp.quoted > 0 && lp.bodyFrom == 0:
-		r.Variant = "mboxcl"
-	case q == mbox.MboxCL2:
-		r.Variant = "mboxcl2"
-	case lp.quotedMore > 0:
-		r.Variant = "mboxrd"
-	default:
-		// Nothing quoted twice: mboxo and mboxrd read alike.
-		r.Variant = "mboxo"
 	}
 	return nil
 }
@@ -177,13 +170,14 @@ func (p *clPass) message() (cl, body int64, err error) {
 
 // linePass reads the raw lines.
 type linePass struct {
-	crlf, quoted, quotedMore, bodyFrom int
+	starts *starts
+	crlf   int
 }
 
 func (p *linePass) run(r *Report, in io.Reader, clVariant bool) error {
 	br := bufio.NewReaderSize(in, 64<<10)
 	var off int64
-	prevEmpty, first, midLine := true, true, false
+	midLine := false
 	unescaped := problems(r, KindUnescapedFrom)
 	protected := notes(r, KindProtectedFrom)
 	firstCRLF := int64(-1)
@@ -191,8 +185,9 @@ func (p *linePass) run(r *Report, in io.Reader, clVariant bool) error {
 		chunk, err := br.ReadSlice('\n')
 		if len(chunk) > 0 {
 			if !midLine {
-				p.line(chunk, off, prevEmpty, first, clVariant, unescaped, protected)
-				first = false
+				if err := p.line(chunk, off, clVariant, unescaped, protected); err != nil {
+					return err
+				}
 			}
 			ends := chunk[len(chunk)-1] == '\n'
 			if ends && len(chunk) >= 2 && chunk[len(chunk)-2] == '\r' {
@@ -200,11 +195,6 @@ func (p *linePass) run(r *Report, in io.Reader, clVariant bool) error {
 					firstCRLF = off + int64(len(chunk)) - 2
 				}
 				p.crlf++
-			}
-			if !midLine {
-				prevEmpty = ends && (len(chunk) == 1 || len(chunk) == 2 && chunk[0] == '\r')
-			} else if ends {
-				prevEmpty = false
 			}
 			midLine = !ends
 			off += int64(len(chunk))
@@ -224,48 +214,70 @@ func (p *linePass) run(r *Report, in io.Reader, clVariant bool) error {
 }
 
 // line looks at the first chunk of a line at off.
-func (p *linePass) line(b []byte, off int64, prevEmpty, first, clVariant bool, unescaped, protected *findings) {
-	i := 0
-	for i < len(b) && b[i] == '>' {
-		i++
+func (p *linePass) line(b []byte, off int64, clVariant bool, unescaped, protected *findings) error {
+	if !bytes.HasPrefix(b, []byte(mbox.FromPrefix)) {
+		return nil
 	}
-	if !bytes.HasPrefix(b[i:], []byte("From ")) {
-		return
+	start, err := p.starts.at(off)
+	if err != nil {
+		return err
 	}
-	switch {
-	case i == 1:
-		p.quoted++
-		return
-	case i > 1:
-		p.quotedMore++
-		return
+	if start {
+		// A message starts here, by the Reader's rule; one not after an
+		// empty line is a message whose predecessor lost its end, which
+		// the message pass reports. A From_ line that no writer makes is
+		// most likely a body line a writer did not quote.
+		if !mbox.WriterFromLine(fromLine(b)) {
+			unescaped.add(Finding{Offset: off, Detail: "a message starts at a \"From \" line that no mbox writer makes (a sender, then text that is no date): probably a body line left unquoted, which every reader takes for the start of a message"})
+		}
+		return nil
 	}
-	if (prevEmpty || first || !clVariant) && realFromLine(b) {
-		// A message starts here; one not after an empty line is a message
-		// whose predecessor lost its end, which the message pass reports.
-		return
-	}
-	p.bodyFrom++
 	if clVariant {
 		protected.add(Finding{Offset: off, Detail: "a body line begins with \"From \": Content-Length keeps it in its message, but readers that ignore it (Python's mailbox, formail) split here"})
-		return
+		return nil
 	}
-	why := "readers that split at every \"From \" line (Python's mailbox) cut the message here"
-	if prevEmpty {
-		why = "every reader starts a new message here"
-	}
-	unescaped.add(Finding{Offset: off, Detail: "unescaped From_ line inside a message: " + why})
+	unescaped.add(Finding{Offset: off, Detail: "unescaped From_ line inside a message: readers that split at every \"From \" line (Python's mailbox) cut the message here"})
+	return nil
 }
 
-// realFromLine reports whether b, a line beginning with "From ", is a From_
-// line a writer makes: a sender and an asctime date, as mbox.Reader parses
-// it.
-func realFromLine(b []byte) bool {
+// fromLine is the From_ line in b, a line's first chunk beginning with
+// "From ", without "From " and without its line end.
+func fromLine(b []byte) string {
+	b = b[len(mbox.FromPrefix):]
 	if i := bytes.IndexByte(b, '\n'); i >= 0 {
-		b = b[:i+1]
-	} else {
-		b = append(b[:len(b):len(b)], '\n')
+		b = b[:i]
 	}
-	e, err := mbox.NewReader(bytes.NewReader(b), mbox.MboxCL2).Next()
-	return err == nil && !e.Date.IsZero() && e.Sender != ""
+	return string(bytes.TrimSuffix(b, []byte("\r")))
+}
+
+// starts walks the offsets at which an mbox.Reader starts messages, in
+// step with the line pass, so that memory stays constant.
+type starts struct {
+	rd     *mbox.Reader
+	next   int64 // the last message start found
+	primed bool  // next is set
+	done   bool  // no more messages
+}
+
+func newStarts(in io.Reader, q mbox.Quoting) *starts {
+	return &starts{rd: mbox.NewReader(in, q)}
+}
+
+// at reports whether a message starts at off. Offsets are asked for in
+// increasing order.
+func (s *starts) at(off int64) (bool, error) {
+	for !s.done && (!s.primed || s.next < off) {
+		e, err := s.rd.Next()
+		var fe *mbox.FormatError
+		switch {
+		case err == io.EOF:
+			s.done = true
+		case errors.As(err, &fe):
+		case err != nil:
+			return false, err
+		default:
+			s.next, s.primed = e.Offset, true
+		}
+	}
+	return s.primed && s.next == off, nil
 }

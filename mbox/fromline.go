@@ -318,3 +318,18 @@ func numericZone(s string) bool {
 	_, ok := number(s[1:], 4, 4)
 	return ok
 }
+
+// WriterFromLine reports whether s, a From_ line without FromPrefix and
+// without its line end, is one that some writer makes: a real From_ line
+// (ParseFromLine), or a sender alone, which is what Python's mailbox writes
+// for a message given set_from(sender) without a time ("From
+// alice@example.org"). A line like "From here on, we" is neither: a body
+// line that a writer failed to quote, though after an empty line every
+// reader starts a message there.
+func WriterFromLine(s string) bool {
+	if _, _, real := ParseFromLine(s, SenderBeforeDate); real {
+		return true
+	}
+	s = strings.TrimRight(s, " \t")
+	return s != "" && !strings.ContainsAny(s, " \t")
+}

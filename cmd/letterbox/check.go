@@ -82,7 +82,16 @@ func printReport(w io.Writer, r *mailcheck.Report) {
 	if r.Variant != "" {
 		kind += " (" + r.Variant + ")"
 	}
-	fmt.Fprintf(w, "%s: %s, %d messages: %s\n", r.Mailbox, kind, r.Messages, verdict)
+	in := ""
+	if len(r.Folders) > 1 {
+		in = fmt.Sprintf(" in %d folders", len(r.Folders))
+	}
+	fmt.Fprintf(w, "%s: %s, %d messages%s: %s\n", r.Mailbox, kind, r.Messages, in, verdict)
+	if len(r.Folders) > 1 {
+		for _, f := range r.Folders {
+			fmt.Fprintf(w, "folder %s: %d messages\n", f.Name, f.Messages)
+		}
+	}
 	line := func(tag string, f mailcheck.Finding) {
 		where := ""
 		switch {
