@@ -93,7 +93,7 @@ func TestDeliverSignalRollsBack(t *testing.T) {
 			st, err := os.Stat(mb)
 			return err == nil && st.Size() > st0.Size()+(1<<20) || p.exited()
 		})
-		syscall.Kill(p.pid(), syscall.SIGTERM)
+		p.cmd.Process.Signal(syscall.SIGTERM)
 		switch code := p.wait(t, 60*time.Second); code {
 		case 75:
 			if !regexp.MustCompile(`\A4\.2\.0 M: delivery interrupted; undone\n`).MatchString(p.stderr.String()) {
@@ -139,7 +139,7 @@ func TestKilledWriterTakenBack(t *testing.T) {
 		st, err := os.Stat(mb)
 		return err == nil && st.Size() > int64(len(before))+(1<<20) || p.exited()
 	})
-	syscall.Kill(p.pid(), syscall.SIGKILL)
+	p.cmd.Process.Signal(syscall.SIGKILL)
 	if code := p.wait(t, 60*time.Second); code == 0 {
 		t.Skip("the delivery finished before the kill")
 	}

@@ -783,7 +783,7 @@ func TestSignalForwarded(t *testing.T) {
 				return err == nil && child > 0
 			})
 			time.Sleep(50 * time.Millisecond) // let sh exec sleep
-			syscall.Kill(p.pid(), sig)        // letterbox alone, not its group
+			p.cmd.Process.Signal(sig)         // letterbox alone, not its group
 			sent := time.Now()
 			code := p.wait(t, 5*time.Second)
 			if want := 128 + int(sig); code != want {
@@ -818,7 +818,7 @@ func TestSignalWhileWaiting(t *testing.T) {
 		return len(names) > 1
 	})
 	time.Sleep(100 * time.Millisecond)
-	syscall.Kill(p.pid(), syscall.SIGTERM)
+	p.cmd.Process.Signal(syscall.SIGTERM)
 	sent := time.Now()
 	code := p.wait(t, 10*time.Second)
 	if d := time.Since(sent); d > time.Second {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hanwen/go-fuse/v2/fuse"
+	"golang.org/x/sys/unix"
 )
 
 // isolatedEnv marks the run of a test inside its private mount namespace.
@@ -113,13 +114,25 @@ func (h *Host) Command(argv ...string) *exec.Cmd {
 }
 
 // Kill sends sig to the program that cmd (from Command, started) runs on
-// the host.
+// the host. The pid read from /proc may be gone and reused by the time
+// it is signalled — with pid_max at 32768 a busy test run reuses pids
+// within seconds, and a stray signal then lands in another package's test
+// (a mutt, a delivery) — so the signal goes through a pidfd opened while
+// the pid is still nsenter's child.
 func (h *Host) Kill(cmd *exec.Cmd, sig syscall.Signal) error {
 	kids := children(cmd.Process.Pid)
 	if len(kids) != 1 {
 		return fmt.Errorf("nsenter %d has %d children", cmd.Process.Pid, len(kids))
 	}
-	return syscall.Kill(kids[0], sig)
+	fd, err := unix.PidfdOpen(kids[0], 0)
+	if err != nil {
+		return fmt.Errorf("pidfd_open %d: %w", kids[0], err)
+	}
+	defer unix.Close(fd)
+	if now := children(cmd.Process.Pid); len(now) != 1 || now[0] != kids[0] {
+		return fmt.Errorf("nsenter %d: child %d is gone", cmd.Process.Pid, kids[0])
+	}
+	return unix.PidfdSendSignal(fd, sig, nil, 0)
 }
 
 // children lists the child processes of pid.
