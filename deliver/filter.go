@@ -112,24 +112,26 @@ func deliverFiltered(ctx context.Context, m *Message, r Request) (Result, error)
 	}
 	st := r.stateFiles()
 	var key string
+	var finished map[string]bool // steps an earlier try did
 	if len(p.steps) > 1 {
 		// Only a delivery of more than one step can be half done.
 		key, err = journalKey(m, env)
 		if err != nil {
 			return res, status.Temp("4.3.0", fmt.Errorf("read message: %w", err))
 		}
+		ids := make([]string, len(p.steps))
+		for i, s := range p.steps {
+			ids[i] = s.id()
+		}
+		if finished, err = st.journalDone(ctx, key, ids); err != nil {
+			return res, status.Temp("4.3.0", err)
+		}
 	}
 	var where []string
 	for _, s := range p.steps {
-		if key != "" {
-			done, err := st.journalDone(ctx, key, s.id())
-			if err != nil {
-				return res, status.Temp("4.3.0", err)
-			}
-			if done {
-				where = append(where, earlier(s))
-				continue
-			}
+		if finished[s.id()] {
+			where = append(where, earlier(s))
+			continue
 		}
 		done, n, err := r.doStep(ctx, m, sm, env, s)
 		if err != nil {

@@ -51,10 +51,16 @@ func (s *stateFiles) update(ctx context.Context, file string, fn func(t *statefi
 	return nil
 }
 
-func (s *stateFiles) journalDone(ctx context.Context, key, id string) (bool, error) {
-	var done bool
+// journalDone reports which of the steps ids of the message key an
+// earlier try finished, in one read of the journal.
+func (s *stateFiles) journalDone(ctx context.Context, key string, ids []string) (map[string]bool, error) {
+	done := map[string]bool{}
 	err := s.update(ctx, journalFile, func(t *statefile.Table) error {
-		_, done = t.Get(statefile.Key(key, id))
+		for _, id := range ids {
+			if _, ok := t.Get(statefile.Key(key, id)); ok {
+				done[id] = true
+			}
+		}
 		return nil
 	})
 	return done, err
