@@ -224,7 +224,7 @@ func (r Request) doStep(ctx context.Context, m *Message, sm *sieve.Message, env 
 				r.Log.Warn("sieve: folder does not exist and create_folders is off; delivering to INBOX", "folder", s.folder, "mailbox", path)
 				break
 			}
-			if err := makeDirs(r, filepath.Dir(path)); err != nil {
+			if err := sys.MakeDirs(r.Sys, filepath.Dir(path), r.Config.Fsync); err != nil {
 				return "", 0, status.Of(err, path, r.Config.QuotaTempfail)
 			}
 		}
@@ -246,33 +246,6 @@ func (r Request) doStep(ctx context.Context, m *Message, sm *sieve.Message, env 
 		return "", 0, err
 	}
 	return pr.Result.Done, pr.Result.Size, nil
-}
-
-// makeDirs creates dir and its missing parents, 0700, and syncs the
-// directory above each one it made, so a folder created for a message is
-// there after a crash as the message is.
-func makeDirs(r Request, dir string) error {
-	var missing []string
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := r.Sys.Lstat(d); err == nil || d == filepath.Dir(d) {
-			break
-		}
-		missing = append(missing, d)
-	}
-	for i := len(missing) - 1; i >= 0; i-- {
-		d := missing[i]
-		if err := r.Sys.Mkdir(d, 0o700); err != nil {
-			if _, serr := r.Sys.Lstat(d); serr != nil {
-				return fmt.Errorf("create folder directory %s: %w", d, err)
-			}
-		}
-		if r.Config.Fsync {
-			if err := sys.SyncDir(r.Sys, filepath.Dir(d)); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 // earlier describes, for the log line, a step the retry journal says was

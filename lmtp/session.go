@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/emersion/go-smtp"
@@ -254,35 +253,17 @@ func (ss *session) deliver(m *deliver.Message, t *target, start time.Time) (err 
 }
 
 // makeParents creates the directories above a virtual mailbox, 0700, and
-// fsyncs the directory that holds each new one: a 250 promises that the
-// message survives a crash, and a message in a directory whose own name
-// was never made durable does not. A Maildir (a trailing "/") is itself
-// created by deliver (create_folders), which syncs what it makes.
-var mkdirMu sync.Mutex
-
+// fsyncs the directory that holds each new one (sys.MakeDirs): a 250
+// promises that the message survives a crash, and a message in a directory
+// whose own name was never made durable does not. A Maildir (a trailing
+// "/") is itself created by deliver (create_folders), which syncs what it
+// makes.
 func makeParents(s sys.Sys, mailbox string) error {
 	dir := filepath.Dir(strings.TrimSuffix(mailbox, "/"))
 	if _, err := os.Stat(dir); err == nil {
-		return nil
+		return nil // the common case, without a call through the seam
 	}
-	mkdirMu.Lock()
-	defer mkdirMu.Unlock()
-	var missing []string // innermost first
-	for d := dir; ; d = filepath.Dir(d) {
-		if _, err := os.Stat(d); err == nil || d == filepath.Dir(d) {
-			break
-		}
-		missing = append(missing, d)
-	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return fmt.Errorf("create %s: %w", dir, err)
-	}
-	for _, d := range missing {
-		if err := sys.SyncDir(s, filepath.Dir(d)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return sys.MakeDirs(s, dir, true)
 }
 
 var _ smtp.LMTPSession = (*session)(nil)

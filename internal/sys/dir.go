@@ -2,6 +2,7 @@ package sys
 
 import (
 	"fmt"
+	"path/filepath"
 
 	"golang.org/x/sys/unix"
 )
@@ -16,6 +17,35 @@ func SyncDir(s Sys, dir string) error {
 	defer s.Close(fd)
 	if err := s.Fsync(fd); err != nil {
 		return fmt.Errorf("fsync %s: %w", dir, err)
+	}
+	return nil
+}
+
+// MakeDirs creates dir and its missing parents through s, mode 0700, and
+// with sync fsyncs the directory above each one it made, so that a mailbox
+// or a folder made for a message is there after a crash as the message is.
+// A directory another process made meanwhile is no error. It makes nothing
+// and syncs nothing when dir exists.
+func MakeDirs(s Sys, dir string, sync bool) error {
+	var missing []string // innermost first
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := s.Lstat(d); err == nil || d == filepath.Dir(d) {
+			break
+		}
+		missing = append(missing, d)
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		d := missing[i]
+		if err := s.Mkdir(d, 0o700); err != nil {
+			if _, serr := s.Lstat(d); serr != nil {
+				return fmt.Errorf("create directory %s: %w", d, err)
+			}
+		}
+		if sync {
+			if err := SyncDir(s, filepath.Dir(d)); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
