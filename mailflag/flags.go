@@ -57,13 +57,7 @@ func FromMbox(status, xstatus, keywords []byte) State {
 			set['P'] = true
 		}
 	}
-	var b strings.Builder
-	for c := range set {
-		if set[c] {
-			b.WriteByte(byte(c))
-		}
-	}
-	s := State{Flags: b.String()}
+	s := State{Flags: letters(&set)}
 	// A Maildir name in new/ carries no flags.
 	s.Cur = seen || s.Flags != ""
 	return s
@@ -138,11 +132,17 @@ func FromIMAP(flags []string) State {
 			set[c] = true
 		}
 	}
+	fl := letters(&set)
+	return State{Flags: fl, Cur: fl != ""}
+}
+
+// letters is the letters set holds, sorted, each once.
+func letters(set *[128]bool) string {
 	var b strings.Builder
-	for c := range set {
-		if set[c] {
+	for c, on := range set {
+		if on {
 			b.WriteByte(byte(c))
 		}
 	}
-	return State{Flags: b.String(), Cur: b.Len() > 0}
+	return b.String()
 }
