@@ -40,18 +40,23 @@ type Options struct {
 }
 
 // AppendError is a failed append. Undone reports whether the mailbox was
-// restored to its size before the append; when it was not (the truncate
-// failed), the partial message was terminated so that later messages stay
-// parseable.
+// restored to its size before the append. When it was not, either the
+// truncate failed and the partial message was terminated so that later
+// messages stay parseable, or (Left) the mailbox no longer ended where the
+// append had left it, and it was left as it was (see rollback).
 type AppendError struct {
 	Op     string // the step that failed: "write", "fsync", ...
 	Err    error
 	Undone bool
+	Left   bool
 }
 
 func (e *AppendError) Error() string {
 	s := e.Op + ": " + e.Err.Error()
-	if !e.Undone {
+	switch {
+	case e.Left:
+		s += " (not undone: the mailbox changed after this append, which stays in it)"
+	case !e.Undone:
 		s += " (could not undo; the partial message was terminated)"
 	}
 	return s
@@ -202,12 +207,12 @@ func (t *Txn) Size() int64 { return t.w.n }
 // an *AppendError for the step op that failed with err. Aborting twice
 // does nothing more.
 func (t *Txn) Abort(op string, err error) error {
-	undone := true
+	undone, left := true, false
 	if !t.done {
 		t.done = true
-		undone = rollback(t.s, t.fd, t.start)
+		undone, left = rollback(t.s, t.fd, t.start, t.start+t.w.n)
 	}
-	return &AppendError{Op: op, Err: err, Undone: undone}
+	return &AppendError{Op: op, Err: err, Undone: undone, Left: left}
 }
 
 // tailFix returns what must be written before a new message so the mailbox
@@ -232,15 +237,29 @@ func tailFix(s sys.Sys, fd int, size int64) ([]byte, error) {
 	return []byte("\n\n"), nil
 }
 
-// rollback truncates fd back to size and verifies it. If that fails, it
-// ends whatever partial message is there with an empty line, so that the
-// next From_ line starts a message of its own. It reports whether the file
-// is back at size.
-func rollback(s sys.Sys, fd int, size int64) bool {
-	if err := s.Ftruncate(fd, size); err == nil {
-		if st, err := s.Fstat(fd); err == nil && st.Size == size {
+// rollback truncates fd back to start, where the transaction began, and
+// verifies it. If that fails, it ends whatever partial message is there
+// with an empty line, so that the next From_ line starts a message of its
+// own. It reports whether the file is back at start.
+//
+// It truncates only a file that still ends at end, where the transaction's
+// writes left it (left reports that it did not, and nothing was done). A
+// mailbox that grew past end was appended to by a writer that did not see
+// our lock — ours was lost, displaced on NFS while the kernel lock was
+// gone too (docs/locking.md §10.9) — and cutting it back would destroy
+// that writer's message, which it may have acknowledged already; one cut
+// below end would be extended with NUL bytes by a truncate to start. Our
+// message then stays, and the MTA's retry may store it twice: a duplicate,
+// never a loss. A size that cannot be read is no sign of another writer:
+// the truncate goes ahead.
+func rollback(s sys.Sys, fd int, start, end int64) (undone, left bool) {
+	if st, err := s.Fstat(fd); err == nil && st.Size != end {
+		return false, true
+	}
+	if err := s.Ftruncate(fd, start); err == nil {
+		if st, err := s.Fstat(fd); err == nil && st.Size == start {
 			s.Fsync(fd)
-			return true
+			return true, false
 		}
 	}
 	terminate := []byte("\n\n")
@@ -252,7 +271,7 @@ func rollback(s sys.Sys, fd int, size int64) bool {
 		terminate = terminate[n:]
 	}
 	s.Fsync(fd)
-	return false
+	return false, false
 }
 
 // fdWriter buffers writes to fd into chunks of bufSize and stops at the
