@@ -4,10 +4,12 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"letterbox/internal/sys"
+	"letterbox/internal/sys/faulty"
 	"letterbox/locking"
 )
 
@@ -60,5 +62,39 @@ func TestRunLockLost(t *testing.T) {
 	}
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("the command was not stopped: Run took %s", d)
+	}
+}
+
+// The server runs our release's rename a second time, after B took the
+// lock (NFS after a reboot: docs/locking.md §10.9): the release finds B's
+// lock under its private name and puts it back. The command ran under the
+// lock — proven after it ended — so its status stands: a loss reported now
+// would make the caller redo work that was done under the lock.
+func TestRunReplayedReleaseKeepsStatus(t *testing.T) {
+	dir := t.TempDir()
+	mbox := filepath.Join(dir, "M")
+	lock := mbox + ".lock"
+	f := faulty.New(sys.Real{})
+	replay := &faulty.Rule{Op: faulty.Rename, Count: 1,
+		Match: func(c faulty.Call) bool { return c.Path == lock && strings.Contains(c.Path2, ".rel.") },
+		After: func(c faulty.Call) {
+			os.WriteFile(lock+".B", []byte("B's lock"), 0o644)
+			os.Link(lock+".B", lock)
+			os.Remove(lock + ".B")
+			os.Rename(c.Path, c.Path2)
+		}}
+	f.Add(replay)
+	code, err := Run(mbox, locking.Methods{Dotlock: true}, locking.Options{Sys: f, Timeout: time.Second}, []string{"sh", "-c", "exit 3"}, os.Environ())
+	if err != nil || code != 3 {
+		t.Fatalf("Run = %d, %v; want the command's 3", code, err)
+	}
+	if replay.Fired() != 1 {
+		t.Fatal("the replay was not injected")
+	}
+	if b, err := os.ReadFile(lock); string(b) != "B's lock" {
+		t.Fatalf("B's lock was not put back: %q, %v", b, err)
+	}
+	if names, _ := filepath.Glob(lock + ".*"); len(names) != 0 {
+		t.Fatalf("left behind: %q", names)
 	}
 }
