@@ -1,0 +1,760 @@
+package kernelnfs
+
+// The guest's side of the kernel NFS tests: this test binary, booted as
+// /payload/run with KERNELNFS_GUEST=1 (TestMain), runs the scenarios
+// named in /payload/scenarios against the two client mounts and prints one
+// "RESULT {json}" line per scenario for the host to judge.
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"letterbox/mbox"
+)
+
+// result is what the guest reports of one scenario.
+type result struct {
+	Scenario   string         `json:"scenario"`
+	Vers       string         `json:"vers"`
+	Judged     bool           `json:"judged"` // false for the control
+	Expected   int            `json:"expected"`
+	Delivered  int            `json:"delivered"` // runs that reported success
+	Retries    int            `json:"retries"`   // runs that failed and were run again
+	Exits      map[string]int `json:"exits"`     // exit status: how many runs
+	Armed      int            `json:"armed"`     // fault rounds run
+	Dropped    int            `json:"dropped"`   // ... in which a reply was really dropped
+	Restarts   int            `json:"restarts"`  // knfsd restarts
+	Wall       float64        `json:"wall"`      // seconds
+	Problems   []string       `json:"problems"`  // what fails the scenario
+	Notes      []string       `json:"notes"`     // figures and observations
+	Stderr     []string       `json:"stderr"`    // what the programs said, timed
+	FaultTrail []string       `json:"faults"`
+}
+
+func (r *result) problem(format string, args ...any) {
+	r.Problems = append(r.Problems, fmt.Sprintf(format, args...))
+}
+
+// guest is one client "machine": a mount and the host name its programs
+// run under (a UTS namespace for b, so that lock files name two hosts).
+type guest struct {
+	name  string // a or b
+	mount string
+	host  string
+}
+
+var guests = []guest{{"a", "/mnt/a", "nfsguest"}, {"b", "/mnt/b", "nfsclientb"}}
+
+// command runs argv on g.
+func (g guest) command(argv ...string) *exec.Cmd {
+	if g.name == "a" {
+		return exec.Command(argv[0], argv[1:]...)
+	}
+	return exec.Command("unshare", append([]string{"-u", "sh", "-c", `hostname "$0" && exec "$@"`, g.host}, argv...)...)
+}
+
+const (
+	letterbox = "/payload/letterbox"
+	spool     = "spool" // below /export and the mounts
+	perProc   = 20      // deliveries per process
+	procs     = 2       // processes per mount
+	rounds    = 2       // fault rounds: each drops one reply of every kind
+)
+
+var t0 = time.Now()
+
+func since() string { return fmt.Sprintf("%6.2fs", time.Since(t0).Seconds()) }
+
+func guestMain() int {
+	names, err := os.ReadFile("/payload/scenarios")
+	if err != nil {
+		fmt.Println("guest:", err)
+		return 2
+	}
+	sysctl("net.ipv4.tcp_max_orphans", "0") // see restartServer
+	vers := os.Getenv("LBNFS_VERS")
+	for _, name := range strings.Fields(string(names)) {
+		s, ok := scenarios[name]
+		if !ok {
+			fmt.Println("guest: no scenario", name)
+			return 2
+		}
+		r := &result{Scenario: name, Vers: vers, Judged: name != "control", Exits: map[string]int{}}
+		start := time.Now()
+		s(r)
+		r.Wall = time.Since(start).Seconds()
+		b, _ := json.Marshal(r)
+		fmt.Printf("RESULT %s\n", b)
+	}
+	return 0
+}
+
+var scenarios = map[string]func(*result){
+	"mbox":         func(r *result) { deliveries(r, "mbox", "mbox", nil) },
+	"mbox-faults":  func(r *result) { deliveries(r, "mboxf", "mbox", []string{"link", "remove", "rename"}) },
+	"maildir":      func(r *result) { deliveries(r, "md", "maildir", []string{"link", "remove", "rename"}) },
+	"control":      func(r *result) { deliveries(r, "ctl", "control", []string{"link", "remove", "rename"}) },
+	"lock-sigkill": lockKill,
+	"replay":       replayedRelease,
+}
+
+// config is letterbox's configuration in the guest: warnings on stderr,
+// where the driver collects them; short lock ages where a scenario waits
+// for a dead holder's lock to go stale.
+func config(dir string, short bool) string {
+	text := "log = \"stderr\"\nlock_timeout = \"150s\"\n"
+	if short {
+		text += "stale_lock_own = \"6s\"\nlock_refresh = \"2s\"\n"
+	}
+	p := filepath.Join(dir, "letterbox.toml")
+	os.WriteFile(p, []byte(text), 0o644)
+	return p
+}
+
+// deliveries: procs processes on each mount deliver perProc messages each
+// into one mailbox, kind "mbox", "maildir" or "control" (dotlockfile and
+// cat >>), while faults drops the replies of the named calls, one kind a
+// round, and restarts knfsd in every round.
+func deliveries(r *result, dir, kind string, faults []string) {
+	server := filepath.Join("/export", spool, dir)
+	os.MkdirAll(server, 0o755)
+	conf := config("/tmp", false)
+	box := "mbox"
+	if kind == "maildir" {
+		box = "Maildir"
+		for _, sub := range []string{"tmp", "new", "cur"} {
+			os.MkdirAll(filepath.Join(server, box, sub), 0o700)
+		}
+	}
+	var ids []string
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	done := make(chan struct{})
+	for _, g := range guests {
+		for p := 1; p <= procs; p++ {
+			worker := fmt.Sprintf("%s%d", g.name, p)
+			var mine []string
+			for i := 1; i <= perProc; i++ {
+				mine = append(mine, fmt.Sprintf("%s-%d", worker, i))
+			}
+			ids = append(ids, mine...)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				path := filepath.Join(g.mount, spool, dir, box)
+				for _, id := range mine {
+					for try := 0; ; try++ {
+						var cmd *exec.Cmd
+						msg := message(id)
+						switch kind {
+						case "maildir":
+							cmd = g.command(letterbox, "deliver", "-c", conf, "-f", "tester@example.org", "-r", "rcpt@example.net", path+"/")
+						case "mbox":
+							cmd = g.command(letterbox, "deliver", "-c", conf, "-f", "tester@example.org", "-r", "rcpt@example.net", path)
+						case "control":
+							// dotlockfile retries itself (-r 0: once); cat >> appends.
+							cmd = g.command("sh", "-c", `dotlockfile -l -r 0 "$0.lock" || exit 75; cat >> "$0"; rc=$?; dotlockfile -u "$0.lock"; exit $rc`, path)
+							msg = append([]byte("From tester@example.org  Mon Jan  5 10:00:00 2026\n"), append(msg, '\n')...)
+						}
+						cmd.Stdin = bytes.NewReader(msg)
+						var stderr bytes.Buffer
+						cmd.Stderr = &stderr
+						err := cmd.Run()
+						code := exitCode(err)
+						mu.Lock()
+						r.Exits[strconv.Itoa(code)]++
+						for _, l := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+							// The log line of every delivery is noise here.
+							if l != "" && !strings.Contains(l, "status=sent") {
+								r.Stderr = append(r.Stderr, fmt.Sprintf("%s %s %s: %s", since(), worker, id, l))
+							}
+						}
+						if code == 0 {
+							r.Delivered++
+						} else {
+							r.Retries++
+						}
+						mu.Unlock()
+						if code == 0 {
+							break
+						}
+						if try > 400 {
+							mu.Lock()
+							r.problem("%s: gave up after %d tries", id, try)
+							mu.Unlock()
+							break
+						}
+						time.Sleep(time.Duration(5+rand.IntN(40)) * time.Millisecond)
+					}
+				}
+			}()
+		}
+	}
+	r.Expected = len(ids)
+	go func() { wg.Wait(); close(done) }()
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(15 * time.Second):
+				mu.Lock()
+				fmt.Printf("PROGRESS %s %s: %d of %d delivered, %d retries\n", r.Scenario, since(), r.Delivered, r.Expected, r.Retries)
+				mu.Unlock()
+			}
+		}
+	}()
+	if faults != nil {
+		prefix := "mbox"
+		if kind == "maildir" {
+			// Maildir names begin with the time in seconds.
+			prefix = strconv.FormatInt(time.Now().Unix(), 10)[:4]
+		}
+		injectFaults(r, &mu, faults, prefix, done)
+	}
+	<-done
+	time.Sleep(time.Second) // let the last closes reach the server
+	switch kind {
+	case "maildir":
+		verifyMaildir(r, filepath.Join(server, box), ids)
+	default:
+		verifyMbox(r, filepath.Join(server, box), ids, kind == "control")
+	}
+	leftovers(r, server, box)
+}
+
+// injectFaults runs fault rounds until done: each drops the server's
+// replies on the connection that carries the next call of one kind on a
+// name beginning with prefix, for 3 s, then restarts knfsd (losing its
+// reply cache, as a reboot does) and lets the client retransmit.
+func injectFaults(r *result, mu *sync.Mutex, faults []string, prefix string, done <-chan struct{}) {
+	for round := 1; round <= rounds; round++ {
+		for _, op := range faults {
+			select {
+			case <-done:
+				return
+			case <-time.After(time.Second):
+			}
+			if err := armDrop(op, prefix); err != nil {
+				mu.Lock()
+				r.problem("arm %s: %v", op, err)
+				mu.Unlock()
+				return
+			}
+			at := since()
+			time.Sleep(3 * time.Second)
+			calls, dropped := dropCounters()
+			restartServer()
+			disarm()
+			mu.Lock()
+			r.Armed++
+			r.Restarts++
+			if dropped > 0 {
+				r.Dropped++
+			}
+			r.FaultTrail = append(r.FaultTrail, fmt.Sprintf("%s round %d %s: calls matched %d, replies dropped %d; knfsd restarted at %s", at, round, op, calls, dropped, since()))
+			fmt.Println("PROGRESS", r.Scenario, r.FaultTrail[len(r.FaultTrail)-1])
+			mu.Unlock()
+		}
+	}
+}
+
+// message is the test message of id: a unique X-Test-Id and a body of a
+// length and content that follow from id, so that any damage shows.
+func message(id string) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "From: tester@example.org\nTo: rcpt@example.net\nSubject: test %s\nMessage-ID: <%s@kernelnfs>\nX-Test-Id: %s\n\n", id, id, id)
+	b.Write(body(id))
+	return b.Bytes()
+}
+
+func body(id string) []byte {
+	var b bytes.Buffer
+	n := 5 + int(crc(id)%150)
+	for k := 1; k <= n; k++ {
+		fmt.Fprintf(&b, "%s line %d %s\n", id, k, strings.Repeat("abcdefghij", 1+k%7))
+	}
+	fmt.Fprintf(&b, "END %s lines=%d\n", id, n)
+	return b.Bytes()
+}
+
+func crc(s string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h = (h ^ uint32(s[i])) * 16777619
+	}
+	return h
+}
+
+// judge checks one stored message: its id, and its body unchanged.
+func judge(r *result, seen map[string]int, where string, msg []byte) {
+	i := bytes.Index(msg, []byte("\n\n"))
+	if i < 0 {
+		r.problem("%s: no end of header", where)
+		return
+	}
+	m := regexp.MustCompile(`(?m)^X-Test-Id: (\S+)$`).FindSubmatch(msg[:i+1])
+	if m == nil {
+		r.problem("%s: no X-Test-Id", where)
+		return
+	}
+	id := string(m[1])
+	seen[id]++
+	if !bytes.Equal(msg[i+2:], body(id)) {
+		r.problem("%s: %s: body damaged (%d bytes, want %d)", where, id, len(msg)-i-2, len(body(id)))
+	}
+}
+
+// tally reports missing, duplicated and unexpected messages.
+func tally(r *result, seen map[string]int, ids []string) {
+	want := map[string]bool{}
+	for _, id := range ids {
+		want[id] = true
+		switch n := seen[id]; {
+		case n == 0:
+			r.problem("%s: missing", id)
+		case n > 1:
+			r.problem("%s: stored %d times", id, n)
+		}
+	}
+	for id := range seen {
+		if !want[id] {
+			r.problem("%s: not sent", id)
+		}
+	}
+	total := 0
+	for _, n := range seen {
+		total += n
+	}
+	r.Notes = append(r.Notes, fmt.Sprintf("stored %d messages, %d distinct, of %d", total, len(seen), len(ids)))
+}
+
+// verifyMbox reads the server's copy of the mbox and runs letterbox check
+// on it.
+func verifyMbox(r *result, path string, ids []string, control bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		r.problem("open mbox: %v", err)
+		return
+	}
+	defer f.Close()
+	seen := map[string]int{}
+	rd := mbox.NewReader(f, mbox.MboxRD)
+	for {
+		e, err := rd.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			r.problem("read mbox: %v", err)
+			break
+		}
+		b, err := io.ReadAll(rd)
+		if err != nil {
+			r.problem("read mbox at %d: %v", e.Offset, err)
+			break
+		}
+		judge(r, seen, fmt.Sprintf("offset %d", e.Offset), b)
+	}
+	tally(r, seen, ids)
+	out, err := exec.Command(letterbox, "check", path).CombinedOutput()
+	if code := exitCode(err); code != 0 {
+		r.problem("letterbox check (server's copy): status %d: %s", code, bytes.TrimSpace(out))
+	} else {
+		r.Notes = append(r.Notes, "letterbox check (server's copy): "+firstLine(out))
+	}
+}
+
+// verifyMaildir reads the server's copy of the Maildir.
+func verifyMaildir(r *result, path string, ids []string) {
+	seen := map[string]int{}
+	for _, sub := range []string{"new", "cur"} {
+		es, err := os.ReadDir(filepath.Join(path, sub))
+		if err != nil {
+			r.problem("read %s: %v", sub, err)
+			continue
+		}
+		for _, e := range es {
+			b, err := os.ReadFile(filepath.Join(path, sub, e.Name()))
+			if err != nil {
+				r.problem("%v", err)
+				continue
+			}
+			judge(r, seen, sub+"/"+e.Name(), b)
+		}
+	}
+	tally(r, seen, ids)
+	if es, _ := os.ReadDir(filepath.Join(path, "tmp")); len(es) > 0 {
+		r.problem("tmp/ holds %d files: %s", len(es), es[0].Name())
+	}
+	out, err := exec.Command(letterbox, "check", path).CombinedOutput()
+	if code := exitCode(err); code != 0 {
+		r.problem("letterbox check (server's copy): status %d: %s", code, bytes.TrimSpace(out))
+	}
+}
+
+// leftovers reports any name in the server's directory besides the
+// mailbox: a lock, a unique or private lock name, a silly-renamed .nfs file.
+func leftovers(r *result, dir, box string) {
+	es, _ := os.ReadDir(dir)
+	for _, e := range es {
+		if e.Name() != box {
+			b, _ := os.ReadFile(filepath.Join(dir, e.Name()))
+			r.problem("left behind: %s (%q)", e.Name(), firstLine(b))
+		}
+	}
+}
+
+// lockKill: holders of "letterbox lock" on both mounts take turns, each
+// proving inside that nobody else is (a mkdir on the server's own copy);
+// then a holder on a is killed with SIGKILL while waiters on both mounts
+// wait, and both must get the lock, one after the other, with nothing left
+// behind.
+func lockKill(r *result) {
+	const dir = "lk"
+	server := filepath.Join("/export", spool, dir)
+	os.MkdirAll(server, 0o755)
+	os.WriteFile(filepath.Join(server, "mbox"), nil, 0o600) // for the kernel lock too
+	os.MkdirAll("/tmp/lk", 0o755)
+	conf := config("/tmp/lk", true)
+	inside := filepath.Join(server, "inside")
+	// The critical section: fails with 99 if another holder is in it.
+	critical := `mkdir "$0" 2>/dev/null || exit 99; usleep 30000; rmdir "$0"`
+	var mu sync.Mutex
+	run := func(g guest, worker string) int {
+		cmd := g.command(letterbox, "lock", "-c", conf, filepath.Join(g.mount, spool, dir, "mbox"), "--", "sh", "-c", critical, inside)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		code := exitCode(cmd.Run())
+		mu.Lock()
+		defer mu.Unlock()
+		for _, l := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
+			if l != "" {
+				r.Stderr = append(r.Stderr, fmt.Sprintf("%s %s: %s", since(), worker, l))
+			}
+		}
+		return code
+	}
+	var wg sync.WaitGroup
+	const turns = 10
+	for _, g := range guests {
+		for p := 1; p <= procs; p++ {
+			worker := fmt.Sprintf("%s%d", g.name, p)
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < turns; i++ {
+					code := run(g, worker)
+					mu.Lock()
+					r.Exits[strconv.Itoa(code)]++
+					switch code {
+					case 0:
+						r.Delivered++
+					case 99:
+						r.problem("%s: two holders in the critical section at %s", worker, since())
+						os.Remove(inside)
+					default:
+						r.Retries++
+					}
+					mu.Unlock()
+				}
+			}()
+		}
+	}
+	wg.Wait()
+	r.Expected = turns * procs * len(guests)
+
+	// The SIGKILL: a holder on a, waiters on a and b.
+	holder := guests[0].command(letterbox, "lock", "-c", conf, filepath.Join("/mnt/a", spool, dir, "mbox"), "--", "sh", "-c", `mkdir "$0"; touch /tmp/held; exec sleep 600`, inside)
+	holder.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	os.Remove("/tmp/held")
+	if err := holder.Start(); err != nil {
+		r.problem("start holder: %v", err)
+		return
+	}
+	for i := 0; i < 600; i++ {
+		if _, err := os.Stat("/tmp/held"); err == nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	type waited struct {
+		worker string
+		code   int
+		at     time.Time
+	}
+	res := make(chan waited, 2)
+	for _, g := range guests {
+		go func() {
+			code := run(g, "waiter-"+g.name)
+			res <- waited{"waiter on " + g.name, code, time.Now()}
+		}()
+	}
+	time.Sleep(3 * time.Second)
+	select {
+	case w := <-res:
+		r.problem("%s got through (status %d) while the holder was alive", w.worker, w.code)
+	default:
+	}
+	// The holder's host "crashes": letterbox and its command die at once,
+	// leaving the lock file and the critical section's marker.
+	syscall.Kill(-holder.Process.Pid, syscall.SIGKILL)
+	holder.Wait()
+	killed := time.Now()
+	os.Remove(inside)
+	r.Expected += 2
+	for i := 0; i < 2; i++ {
+		select {
+		case w := <-res:
+			r.Exits[strconv.Itoa(w.code)]++
+			if w.code != 0 {
+				r.problem("%s: status %d after the holder was killed", w.worker, w.code)
+			} else {
+				r.Delivered++
+			}
+			r.Notes = append(r.Notes, fmt.Sprintf("%s had the lock %.1fs after the SIGKILL", w.worker, w.at.Sub(killed).Seconds()))
+		case <-time.After(120 * time.Second):
+			r.problem("a waiter still waits 120 s after the SIGKILL")
+		}
+	}
+	time.Sleep(time.Second)
+	leftovers(r, server, "mbox")
+}
+
+func exitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	if ee, ok := err.(*exec.ExitError); ok {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return 128 + int(ws.Signal())
+		}
+		return ee.ExitCode()
+	}
+	return -1
+}
+
+func firstLine(b []byte) string {
+	l, _, _ := strings.Cut(strings.TrimSpace(string(b)), "\n")
+	return l
+}
+
+func sysctl(key, value string) {
+	os.WriteFile("/proc/sys/"+strings.ReplaceAll(key, ".", "/"), []byte(value), 0o644)
+}
+
+// restartServer stops and starts knfsd, which empties its duplicate reply
+// cache and, for NFSv4, forgets every session: what a reboot or a
+// fail-over does. The grace period is ended at once, so the clients'
+// kernel locks cannot be reclaimed either — the harshest case. With
+// tcp_max_orphans at 0 (guestMain) the closed server sockets reset at
+// once instead of sending the dropped replies late, as a rebooted server's
+// would not.
+func restartServer() {
+	exec.Command("rpc.nfsd", "0").Run()
+	exec.Command("rpc.nfsd", "8").Run()
+	os.WriteFile("/proc/fs/nfsd/v4_end_grace", []byte("Y"), 0o644)
+}
+
+var markSeq = 80
+
+// armDrop makes nftables drop every reply of the server on the connection
+// that carries the next call op ("link", "remove", "rename") on a name
+// beginning with prefix (NFSv4; NFSv3 calls are matched by procedure
+// alone). The call is matched and its connection marked; the mark drops
+// the replies. A fresh mark each time: marks outlive the table.
+func armDrop(op, prefix string) error {
+	markSeq++
+	v3 := map[string]int{"link": 15, "remove": 12, "rename": 14}[op]
+	v4 := map[string]int{"link": 11, "remove": 28, "rename": 29}[op]
+	var b strings.Builder
+	b.WriteString("add table inet lbnfs\nadd chain inet lbnfs out { type filter hook output priority 0; policy accept; }\nflush chain inet lbnfs out\n")
+	if os.Getenv("LBNFS_VERS") == "3" {
+		// RPC over TCP: record mark, xid, CALL (0), rpcvers, prog, vers, proc.
+		fmt.Fprintf(&b, "add rule inet lbnfs out tcp dport 2049 @ih,64,32 0 @ih,128,32 100003 @ih,160,32 3 @ih,192,32 %d counter ct mark set %d\n", v3, markSeq)
+	} else {
+		// A COMPOUND's operations sit at offsets that vary, but XDR keeps
+		// every field 4-byte aligned: one rule per offset nft can reach
+		// (255 bytes) for "opnum, name length, first 4 bytes of the name".
+		var name [4]byte
+		copy(name[:], prefix)
+		for k := 0; (k*32+96)/8 <= 252; k++ {
+			fmt.Fprintf(&b, "add rule inet lbnfs out tcp dport 2049 @ih,%d,32 %d @ih,%d,32 0x%x counter ct mark set %d\n", k*32, v4, k*32+64, name, markSeq)
+		}
+	}
+	fmt.Fprintf(&b, "add rule inet lbnfs out tcp sport 2049 ct mark %d counter drop\n", markSeq)
+	os.WriteFile("/tmp/lbnfs.nft", []byte(b.String()), 0o644)
+	if out, err := exec.Command("nft", "-f", "/tmp/lbnfs.nft").CombinedOutput(); err != nil {
+		return fmt.Errorf("nft: %v: %s", err, out)
+	}
+	return nil
+}
+
+func disarm() { exec.Command("nft", "delete", "table", "inet", "lbnfs").Run() }
+
+// dropCounters sums the packets the matching rules saw and the replies the
+// drop rule dropped.
+func dropCounters() (calls, dropped int) {
+	out, _ := exec.Command("nft", "list", "chain", "inet", "lbnfs", "out").Output()
+	re := regexp.MustCompile(`packets (\d+)`)
+	for _, l := range strings.Split(string(out), "\n") {
+		m := re.FindStringSubmatch(l)
+		if m == nil {
+			continue
+		}
+		n, _ := strconv.Atoi(m[1])
+		if strings.Contains(l, "drop") {
+			dropped += n
+		} else {
+			calls += n
+		}
+	}
+	return calls, dropped
+}
+
+// replayedRelease makes, one step at a time, the sequence the fault
+// scenarios show now and then (docs/locking.md §10.9): A's release renames
+// the lock aside and the reply is lost; B takes the free lock; the server
+// restarts, losing the reply cache (v3) or the session (v4.1+) that would
+// have recognised the retransmission; A's client sends the RENAME again
+// and the server runs it again — on B's lock. A must see B's inode under
+// its private name and put it back, B's lock must stand again under the
+// lock name, and nothing may be left behind.
+func replayedRelease(r *result) {
+	const dir = "rr"
+	server := filepath.Join("/export", spool, dir)
+	os.MkdirAll(server, 0o755)
+	os.WriteFile(filepath.Join(server, "mbox"), nil, 0o600)
+	os.MkdirAll("/tmp/rr", 0o755)
+	conf := config("/tmp/rr", true)
+	lock := filepath.Join(server, "mbox.lock")
+	r.Expected = 2
+
+	// 1. A holds the lock for a moment; the reply to its release is lost.
+	if err := armDrop("rename", "mbox"); err != nil {
+		r.problem("arm: %v", err)
+		return
+	}
+	var aerr, berr bytes.Buffer
+	a := guests[0].command(letterbox, "lock", "-c", conf, filepath.Join("/mnt/a", spool, dir, "mbox"), "--", "true")
+	a.Stderr = &aerr
+	if err := a.Start(); err != nil {
+		r.problem("start A: %v", err)
+		return
+	}
+	aDone := make(chan int, 1)
+	go func() { aDone <- exitCode(a.Wait()) }()
+	var aside []string
+	if !waitUntil(15*time.Second, func() bool {
+		aside, _ = filepath.Glob(lock + ".rel.*")
+		_, err := os.Lstat(lock)
+		return err != nil && len(aside) == 1
+	}) {
+		r.problem("A's release was not seen on the server (lock renamed aside) within 15 s")
+		disarm()
+		return
+	}
+	calls, _ := dropCounters()
+	r.Notes = append(r.Notes, fmt.Sprintf("%s A's RENAME %s -> %s done on the server, its reply dropped (calls matched %d)", since(), filepath.Base(lock), filepath.Base(aside[0]), calls))
+	keepDropping()
+	r.Armed++
+	r.Dropped++
+
+	// 2. B takes the lock, which is free now, and holds it.
+	os.Remove("/tmp/rr-held")
+	b := guests[1].command(letterbox, "lock", "-c", conf, filepath.Join("/mnt/b", spool, dir, "mbox"), "--", "sh", "-c", "touch /tmp/rr-held; sleep 8")
+	b.Stderr = &berr
+	if err := b.Start(); err != nil {
+		r.problem("start B: %v", err)
+		return
+	}
+	bDone := make(chan int, 1)
+	go func() { bDone <- exitCode(b.Wait()) }()
+	if !waitUntil(15*time.Second, func() bool { _, err := os.Stat("/tmp/rr-held"); return err == nil }) {
+		r.problem("B did not get the free lock within 15 s")
+	}
+	var bIno uint64
+	if st, err := os.Lstat(lock); err == nil {
+		bIno = st.Sys().(*syscall.Stat_t).Ino
+		r.Notes = append(r.Notes, fmt.Sprintf("%s B holds the lock: inode %d", since(), bIno))
+	}
+
+	// 3. The server restarts; A's client sends its RENAME again.
+	restartServer()
+	disarm()
+	r.Restarts++
+	r.Notes = append(r.Notes, since()+" knfsd restarted")
+	var aCode int
+	select {
+	case aCode = <-aDone:
+	case <-time.After(60 * time.Second):
+		r.problem("A still waits 60 s after the restart")
+		a.Process.Kill()
+		aCode = <-aDone
+	}
+	r.Exits[strconv.Itoa(aCode)]++
+	if aCode == 0 {
+		r.Delivered++
+	} else {
+		// A's command ran under the lock, proven after it ended: what its
+		// release found afterwards is no reason to report a failure.
+		r.problem("A exited %d", aCode)
+	}
+	st, err := os.Lstat(lock)
+	switch {
+	case err != nil:
+		r.problem("after A's release: no lock, B's was not put back (%v)", err)
+	case st.Sys().(*syscall.Stat_t).Ino != bIno:
+		r.problem("after A's release: the lock is inode %d, B's was %d", st.Sys().(*syscall.Stat_t).Ino, bIno)
+	default:
+		r.Notes = append(r.Notes, fmt.Sprintf("%s A exited %d; B's inode %d stands under the lock name again", since(), aCode, bIno))
+	}
+	if !strings.Contains(aerr.String(), "displaced by a replayed rename") {
+		r.problem("A did not report the displaced lock it put back: %q", aerr.String())
+	}
+	bCode := <-bDone
+	r.Exits[strconv.Itoa(bCode)]++
+	if bCode == 0 {
+		r.Delivered++
+	} else {
+		r.Notes = append(r.Notes, fmt.Sprintf("B exited %d: it saw its lock gone before A put it back", bCode))
+	}
+	for _, l := range strings.Split(strings.TrimSpace(aerr.String()), "\n") {
+		r.Stderr = append(r.Stderr, "A: "+l)
+	}
+	for _, l := range strings.Split(strings.TrimSpace(berr.String()), "\n") {
+		if l != "" {
+			r.Stderr = append(r.Stderr, "B: "+l)
+		}
+	}
+	time.Sleep(time.Second)
+	leftovers(r, server, "mbox")
+}
+
+// keepDropping keeps dropping the replies on the connections marked so
+// far, but marks no more.
+func keepDropping() {
+	os.WriteFile("/tmp/lbnfs-keep.nft", []byte(fmt.Sprintf("flush chain inet lbnfs out\nadd rule inet lbnfs out tcp sport 2049 ct mark %d counter drop\n", markSeq)), 0o644)
+	exec.Command("nft", "-f", "/tmp/lbnfs-keep.nft").Run()
+}
+
+func waitUntil(d time.Duration, cond func() bool) bool {
+	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if cond() {
+			return true
+		}
+	}
+	return cond()
+}
