@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -58,6 +59,8 @@ func (g *Guest) Boot(ctx context.Context, payload map[string]string, args []stri
 		"-append", "console=ttyS0 quiet panic=-1 "+strings.Join(args, " "))
 	var qout bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &qout, &qout
+	// A test binary killed by go test's timeout takes its guest with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.WaitDelay = 5 * time.Second
 	qerr := cmd.Run()
 	b, _ := os.ReadFile(results)
