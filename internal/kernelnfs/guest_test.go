@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -45,6 +46,17 @@ type result struct {
 
 func (r *result) problem(format string, args ...any) {
 	r.Problems = append(r.Problems, fmt.Sprintf(format, args...))
+}
+
+// said keeps what a program wrote on standard error, a line each, timed
+// and marked with who ran it; not the log line of every delivery, which is
+// noise here.
+func (r *result) said(who string, stderr []byte) {
+	for _, l := range strings.Split(strings.TrimSpace(string(stderr)), "\n") {
+		if l != "" && !strings.Contains(l, "status=sent") {
+			r.Stderr = append(r.Stderr, fmt.Sprintf("%s %s: %s", since(), who, l))
+		}
+	}
 }
 
 // guest is one client "machine": a mount and the host name its programs
@@ -160,15 +172,17 @@ func deliveries(r *result, dir, kind string, faults []string) {
 			go func() {
 				defer wg.Done()
 				path := filepath.Join(g.mount, spool, dir, box)
+				target := path
+				if kind == "maildir" {
+					target += "/"
+				}
 				for _, id := range mine {
 					for try := 0; ; try++ {
 						var cmd *exec.Cmd
 						msg := message(id)
 						switch kind {
-						case "maildir":
-							cmd = g.command(letterbox, "deliver", "-c", conf, "-f", "tester@example.org", "-r", "rcpt@example.net", path+"/")
-						case "mbox":
-							cmd = g.command(letterbox, "deliver", "-c", conf, "-f", "tester@example.org", "-r", "rcpt@example.net", path)
+						case "maildir", "mbox":
+							cmd = g.command(letterbox, "deliver", "-c", conf, "-f", "tester@example.org", "-r", "rcpt@example.net", target)
 						case "control":
 							// dotlockfile retries itself (-r 0: once); cat >> appends.
 							cmd = g.command("sh", "-c", `dotlockfile -l -r 0 "$0.lock" || exit 75; cat >> "$0"; rc=$?; dotlockfile -u "$0.lock"; exit $rc`, path)
@@ -181,12 +195,7 @@ func deliveries(r *result, dir, kind string, faults []string) {
 						code := exitCode(err)
 						mu.Lock()
 						r.Exits[strconv.Itoa(code)]++
-						for _, l := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
-							// The log line of every delivery is noise here.
-							if l != "" && !strings.Contains(l, "status=sent") {
-								r.Stderr = append(r.Stderr, fmt.Sprintf("%s %s %s: %s", since(), worker, id, l))
-							}
-						}
+						r.said(worker+" "+id, stderr.Bytes())
 						if code == 0 {
 							r.Delivered++
 						} else {
@@ -236,7 +245,7 @@ func deliveries(r *result, dir, kind string, faults []string) {
 	case "maildir":
 		verifyMaildir(r, filepath.Join(server, box), ids)
 	default:
-		verifyMbox(r, filepath.Join(server, box), ids, kind == "control")
+		verifyMbox(r, filepath.Join(server, box), ids)
 	}
 	leftovers(r, server, box)
 }
@@ -288,7 +297,9 @@ func message(id string) []byte {
 
 func body(id string) []byte {
 	var b bytes.Buffer
-	n := 5 + int(crc(id)%150)
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	n := 5 + int(h.Sum32()%150)
 	for k := 1; k <= n; k++ {
 		fmt.Fprintf(&b, "%s line %d %s\n", id, k, strings.Repeat("abcdefghij", 1+k%7))
 	}
@@ -296,13 +307,7 @@ func body(id string) []byte {
 	return b.Bytes()
 }
 
-func crc(s string) uint32 {
-	h := uint32(2166136261)
-	for i := 0; i < len(s); i++ {
-		h = (h ^ uint32(s[i])) * 16777619
-	}
-	return h
-}
+var testID = regexp.MustCompile(`(?m)^X-Test-Id: (\S+)$`)
 
 // judge checks one stored message: its id, and its body unchanged.
 func judge(r *result, seen map[string]int, where string, msg []byte) {
@@ -311,7 +316,7 @@ func judge(r *result, seen map[string]int, where string, msg []byte) {
 		r.problem("%s: no end of header", where)
 		return
 	}
-	m := regexp.MustCompile(`(?m)^X-Test-Id: (\S+)$`).FindSubmatch(msg[:i+1])
+	m := testID.FindSubmatch(msg[:i+1])
 	if m == nil {
 		r.problem("%s: no X-Test-Id", where)
 		return
@@ -349,7 +354,7 @@ func tally(r *result, seen map[string]int, ids []string) {
 
 // verifyMbox reads the server's copy of the mbox and runs letterbox check
 // on it.
-func verifyMbox(r *result, path string, ids []string, control bool) {
+func verifyMbox(r *result, path string, ids []string) {
 	f, err := os.Open(path)
 	if err != nil {
 		r.problem("open mbox: %v", err)
@@ -375,6 +380,11 @@ func verifyMbox(r *result, path string, ids []string, control bool) {
 		judge(r, seen, fmt.Sprintf("offset %d", e.Offset), b)
 	}
 	tally(r, seen, ids)
+	check(r, path)
+}
+
+// check runs letterbox check on the server's copy of the mailbox at path.
+func check(r *result, path string) {
 	out, err := exec.Command(letterbox, "check", path).CombinedOutput()
 	if code := exitCode(err); code != 0 {
 		r.problem("letterbox check (server's copy): status %d: %s", code, bytes.TrimSpace(out))
@@ -405,10 +415,7 @@ func verifyMaildir(r *result, path string, ids []string) {
 	if es, _ := os.ReadDir(filepath.Join(path, "tmp")); len(es) > 0 {
 		r.problem("tmp/ holds %d files: %s", len(es), es[0].Name())
 	}
-	out, err := exec.Command(letterbox, "check", path).CombinedOutput()
-	if code := exitCode(err); code != 0 {
-		r.problem("letterbox check (server's copy): status %d: %s", code, bytes.TrimSpace(out))
-	}
+	check(r, path)
 }
 
 // leftovers reports any name in the server's directory besides the
@@ -446,11 +453,7 @@ func lockKill(r *result) {
 		code := exitCode(cmd.Run())
 		mu.Lock()
 		defer mu.Unlock()
-		for _, l := range strings.Split(strings.TrimSpace(stderr.String()), "\n") {
-			if l != "" {
-				r.Stderr = append(r.Stderr, fmt.Sprintf("%s %s: %s", since(), worker, l))
-			}
-		}
+		r.said(worker, stderr.Bytes())
 		return code
 	}
 	var wg sync.WaitGroup
@@ -737,14 +740,8 @@ func replayedRelease(r *result) {
 	} else {
 		r.Notes = append(r.Notes, fmt.Sprintf("B exited %d: it saw its lock gone before A put it back", bCode))
 	}
-	for _, l := range strings.Split(strings.TrimSpace(aerr.String()), "\n") {
-		r.Stderr = append(r.Stderr, "A: "+l)
-	}
-	for _, l := range strings.Split(strings.TrimSpace(berr.String()), "\n") {
-		if l != "" {
-			r.Stderr = append(r.Stderr, "B: "+l)
-		}
-	}
+	r.said("A", aerr.Bytes())
+	r.said("B", berr.Bytes())
 	time.Sleep(time.Second)
 	leftovers(r, server, "mbox")
 }

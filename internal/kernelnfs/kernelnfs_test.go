@@ -47,9 +47,10 @@ func setup(t *testing.T) (*Guest, map[string]string) {
 		if built.err != nil {
 			return
 		}
-		cache := os.Getenv("XDG_CACHE_HOME")
-		if cache == "" {
-			cache = filepath.Join(os.Getenv("HOME"), ".cache")
+		cache, err := os.UserCacheDir()
+		if err != nil {
+			built.err = &UnavailableError{"no cache directory for the kernel packages: " + err.Error()}
+			return
 		}
 		built.guest, built.err = Build(filepath.Join(built.root, "guest"), filepath.Join(cache, "letterbox-ci", "kernelnfs"))
 		if built.err != nil {
