@@ -145,6 +145,33 @@ func Deliver(ctx context.Context, r Request) (Result, error) {
 	return DeliverMessage(ctx, m, r)
 }
 
+// Route is the way a delivery goes (Request.Route).
+type Route int
+
+const (
+	// RouteMbox appends to an mbox under the lock: what the LMTP server
+	// gathers into group commits (PrepareMbox, AppendBatch).
+	RouteMbox Route = iota
+	// RouteMaildir stores a file in a Maildir.
+	RouteMaildir
+	// RouteSieve runs the recipient's Sieve scripts and carries out what
+	// they ask as one delivery (filter.go).
+	RouteSieve
+)
+
+// Route decides the way a delivery for r goes, once: it stats the
+// recipient's script (Filtered) and the mailbox (ToMaildir), which on an
+// NFS home or spool are round trips to the server.
+func (r Request) Route() Route {
+	switch {
+	case r.Filtered():
+		return RouteSieve
+	case r.ToMaildir():
+		return RouteMaildir
+	}
+	return RouteMbox
+}
+
 // DeliverMessage delivers m for the recipient r describes (r.Input is not
 // read): it decides the envelope, takes the MTA's envelope block off the
 // top, checks for a Delivered-To: loop and the size limits, and stores the
@@ -154,13 +181,20 @@ func Deliver(ctx context.Context, r Request) (Result, error) {
 // code of the docs/design.md §2.1 table. m may be delivered again, for
 // another recipient.
 func DeliverMessage(ctx context.Context, m *Message, r Request) (Result, error) {
+	return DeliverRoute(ctx, m, r, r.Route())
+}
+
+// DeliverRoute is DeliverMessage along route, which r.Route decided: for a
+// caller that needed the decision first (the LMTP server, to choose
+// between its group commit and this).
+func DeliverRoute(ctx context.Context, m *Message, r Request, route Route) (Result, error) {
 	if r.Log == nil {
 		r.Log = slog.New(slog.DiscardHandler)
 	}
-	if r.Filtered() {
+	switch route {
+	case RouteSieve:
 		return deliverFiltered(ctx, m, r)
-	}
-	if r.ToMaildir() {
+	case RouteMaildir:
 		env, res, err := envelope(m, r)
 		if err != nil {
 			return res, err

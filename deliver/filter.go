@@ -93,6 +93,9 @@ func makePlan(res sieve.Result) plan {
 // 5.7.1 the MTA turns into a bounce; every other failure is temporary,
 // and the retry does again only what was not done (the journal, §10.2).
 func deliverFiltered(ctx context.Context, m *Message, r Request) (Result, error) {
+	// Whether INBOX is a Maildir, decided once for every step and every
+	// mailboxexists question rather than looked up again each time.
+	r.Maildir = r.ToMaildir()
 	env, res, err := envelope(m, r)
 	if err != nil {
 		return res, err

@@ -15,10 +15,8 @@ import (
 )
 
 // Filtered reports whether a delivery for r runs Sieve scripts: an admin
-// script is configured, or the recipient's own script exists. The LMTP
-// server asks it to choose between the group commit of plain mbox
-// deliveries and DeliverMessage. It only stats files; what they hold is
-// judged when they are loaded.
+// script is configured, or the recipient's own script exists (Route asks
+// it). It only stats files; what they hold is judged when they are loaded.
 func (r Request) Filtered() bool {
 	c := r.Config
 	if len(c.SieveBefore) > 0 || len(c.SieveAfter) > 0 {

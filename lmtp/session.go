@@ -236,10 +236,10 @@ func (ss *session) deliver(m *deliver.Message, t *target, start time.Time) (err 
 			return status.Of(err, t.mailbox, set.Config.QuotaTempfail)
 		}
 	}
-	if r.ToMaildir() || r.Filtered() {
+	if route := r.Route(); route != deliver.RouteMbox {
 		// Sieve's actions are one delivery of their own (deliver's
 		// journal); only a plain mbox delivery joins the group commit.
-		res, err = deliver.DeliverMessage(ss.s.queues.ctx, m, r)
+		res, err = deliver.DeliverRoute(ss.s.queues.ctx, m, r, route)
 		return err
 	}
 	p, err := deliver.PrepareMbox(m, r)
