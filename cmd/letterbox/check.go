@@ -27,7 +27,7 @@ func newCheckFlags() *checkFlags {
 			"data that is no message, CRLF line ends, stale files in tmp/, ,S= sizes that lie, and the dot-lock "+
 			"with whether it is stale. It writes nothing and takes no lock. "+
 			"Exit status: 0 sound, 1 problems found, 2 the mailbox could not be read, 64 bad usage.")}
-	f.StringVar(&f.cfgPath, "c", "", "configuration `FILE`, for the lock's stale ages (default: $LETTERBOX_CONFIG, else /etc/letterbox.toml if it exists)")
+	f.ConfigVar(&f.cfgPath, "for the lock's stale ages")
 	f.BoolVar(&f.asJSON, "json", false, "print the report as JSON")
 	return f
 }

@@ -24,7 +24,7 @@ func newConfigCheckFlags() *configCheckFlags {
 			"if it exists) and print the effective configuration, defaults included, as TOML. An invalid file is "+
 			"reported with every error on a line of its own, each with the file and line, and exit 78 (EX_CONFIG); deliver, lock and convert treat the same file "+
 			"as a temporary failure (4.3.5, exit 75) so that an operator's mistake never bounces mail.")}
-	f.StringVar(&f.cfgPath, "c", "", "configuration `FILE` (default: $LETTERBOX_CONFIG, else /etc/letterbox.toml if it exists)")
+	f.ConfigVar(&f.cfgPath, "")
 	return f
 }
 

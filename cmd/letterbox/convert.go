@@ -36,7 +36,7 @@ func newConvertFlags() *convertFlags {
 			"source is never written. Killed and run again, it goes on where it stopped and stores every message "+
 			"exactly once. Exit status: 0 converted (and verified), 1 failed (what was written stays; a re-run goes "+
 			"on), 64 bad usage, 75 a lock was busy or the run was interrupted.")}
-	f.StringVar(&f.cfgPath, "c", "", "configuration `FILE` (default: $LETTERBOX_CONFIG, else /etc/letterbox.toml if it exists)")
+	f.ConfigVar(&f.cfgPath, "")
 	f.StringVar(&f.to, "to", "", "write DEST as `maildir|mbox` (default: by DEST and SOURCE)")
 	f.StringVar(&f.quoting, "quoting", "", "read an mbox SOURCE as this `VARIANT`: mboxrd, mboxo or mboxcl2 (default: detected)")
 	f.BoolVar(&f.verify, "verify", true, "read both sides again at the end and compare every message; --verify=false skips it")

@@ -42,7 +42,7 @@ func newDeliverFlags() *deliverFlags {
 	f.Var(&f.rcpt, "r", "the final recipient `ADDR`, written as Delivered-To: and checked for loops (default: $RECIPIENT, else USER@hostname)")
 	f.StringVar(&f.user, "d", "", "deliver for `USER`: that user's mailbox, with that user's privileges (default: $USER when no MAILBOX is given)")
 	f.StringVar(&f.folder, "m", "", "deliver into the Maildir++ `FOLDER` (.Lists.go, Lists/go); empty is INBOX")
-	f.StringVar(&f.cfgPath, "c", "", "configuration `FILE` (default: $LETTERBOX_CONFIG, else /etc/letterbox.toml if it exists)")
+	f.ConfigVar(&f.cfgPath, "")
 	f.StringVar(&f.input, "p", "", "read the message from `FILE` instead of standard input")
 	f.StringVar(&f.format, "format", "", "store as `mbox|maildir` (default: by MAILBOX)")
 	f.Bool("e", false, "accepted for dovecot-lda compatibility; ignored")

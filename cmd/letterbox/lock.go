@@ -31,7 +31,7 @@ func newLockFlags() *lockFlags {
 			"the job of dotlockfile, lockfile and flock(1). Flags may also follow MAILBOX; -- or the first "+
 			"non-flag after it starts COMMAND. A COMMAND that fcntl-locks the mailbox itself (mutt, a nested "+
 			"letterbox lock) must run under --locks dotlock. A busy or lost lock is 4.2.0 and exit 75.")}
-	f.StringVar(&f.cfgPath, "c", "", "configuration `FILE` (default: $LETTERBOX_CONFIG, else /etc/letterbox.toml if it exists)")
+	f.ConfigVar(&f.cfgPath, "")
 	f.Var(&f.timeout, "timeout", "give up waiting for the lock after `SECONDS` (5, 2.5) or a duration (30s, 2m); 0 tries once (default: lock_timeout)")
 	f.StringVar(&f.locks, "locks", "", "take the lock methods of the comma-separated `LIST`: dotlock, fcntl, fcntl-classic, flock (default: mbox_locks)")
 	return f

@@ -38,7 +38,7 @@ func newSieveTestFlags() *sieveTestFlags {
 	f.StringVar(&f.from, "f", "", "the envelope `SENDER`")
 	f.StringVar(&f.rcpt, "r", "", "the envelope recipient `RCPT`")
 	f.StringVar(&f.orig, "a", "", "the original recipient `ORIG_RCPT` (default: -r)")
-	f.StringVar(&f.cfgPath, "c", "", "configuration `FILE` (default: $LETTERBOX_CONFIG, else /etc/letterbox.toml if it exists)")
+	f.ConfigVar(&f.cfgPath, "")
 	f.Var(&f.mailboxes, "m", "a `MAILBOX` that exists besides INBOX; repeatable")
 	return f
 }

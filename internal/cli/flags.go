@@ -34,6 +34,16 @@ func NewFlags(name, synopsis, about string) *Flags {
 	return &Flags{FlagSet: fs, Synopsis: synopsis, About: about}
 }
 
+// ConfigVar defines -c FILE, the configuration file, into p: the same flag,
+// and the same words for config.Find's rule, in every command. what, if
+// not empty, says what the command reads from it.
+func (f *Flags) ConfigVar(p *string, what string) {
+	if what != "" {
+		what = ", " + what
+	}
+	f.StringVar(p, "c", "", "configuration `FILE`"+what+" (default: $LETTERBOX_CONFIG, else /etc/letterbox.toml if it exists)")
+}
+
 // Parse parses args. -h or --help prints the help to standard output and
 // returns ExitStatus(0): the command ends there, successfully and without
 // a status line, as an operator asking for help expects. Any other error

@@ -18,7 +18,7 @@ func LMTPFlags() *LMTPArgs {
 			"It listens on the sockets systemd passes, else on --listen, else on [lmtp] listen. "+
 			"SIGTERM stops it gracefully, SIGHUP reloads the configuration file. "+
 			"The server is the program letterbox-lmtp, found beside letterbox or in $PATH.")}
-	a.StringVar(&a.Config, "c", "", "configuration `FILE` (default: $LETTERBOX_CONFIG, else /etc/letterbox.toml)")
+	a.ConfigVar(&a.Config, "")
 	a.Var(&a.Listen, "listen", "listen on `ADDR`: unix:/PATH or HOST:PORT; repeatable (default: [lmtp] listen)")
 	return a
 }
