@@ -104,7 +104,8 @@ func deliverFiltered(ctx context.Context, m *Message, r Request) (Result, error)
 	if err != nil {
 		return res, status.Temp("4.3.0", fmt.Errorf("read message header: %w", err))
 	}
-	p, err := r.filter(ctx, sm, env)
+	st := r.stateFiles()
+	p, err := r.filter(ctx, sm, env, st)
 	if err != nil {
 		return res, err
 	}
@@ -113,7 +114,6 @@ func deliverFiltered(ctx context.Context, m *Message, r Request) (Result, error)
 		res.Done = "rejected by sieve"
 		return res, status.Perm("5.7.1", status.NoPerm, errors.New(rejectText(p.reject.Reason)))
 	}
-	st := r.stateFiles()
 	var key string
 	var finished map[string]bool // steps an earlier try did
 	if len(p.steps) > 1 {
@@ -169,9 +169,10 @@ func deliverFiltered(ctx context.Context, m *Message, r Request) (Result, error)
 	return res, nil
 }
 
-// filter runs r's scripts on m and returns the plan. Its only error is a
-// temporary one; a script's own failure is logged and becomes keepPlan.
-func (r Request) filter(ctx context.Context, sm *sieve.Message, env Envelope) (plan, error) {
+// filter runs r's scripts on m, with the duplicate test reading st, and
+// returns the plan. Its only error is a temporary one; a script's own
+// failure is logged and becomes keepPlan.
+func (r Request) filter(ctx context.Context, sm *sieve.Message, env Envelope, st *stateFiles) (plan, error) {
 	id, err := r.Sys.Identity()
 	if err != nil {
 		return plan{}, status.Temp("4.3.0", err)
@@ -186,7 +187,7 @@ func (r Request) filter(ctx context.Context, sm *sieve.Message, env Envelope) (p
 		return keepPlan(), nil
 	}
 	senv := sieve.Envelope{From: env.Sender, To: env.Recipient, OrigTo: env.OriginalRecipient}
-	res, err := sieve.Run(ctx, scripts, sm, senv, storeHost{r: r, state: r.stateFiles()}, sieve.DirLoader(o), o)
+	res, err := sieve.Run(ctx, scripts, sm, senv, storeHost{r: r, state: st}, sieve.DirLoader(o), o)
 	if ctx.Err() != nil {
 		return plan{}, status.Temp("4.3.0", ctx.Err())
 	}
