@@ -445,20 +445,8 @@ func readLock(s sys.Sys, dir int, name string) ([]byte, error) {
 // It returns an error wrapping ErrLost when it is not, and another error when
 // it cannot tell.
 func (d *Dotlock) Verify() error {
-	st, err := d.dir.Lstat(d.path)
-	// ESTALE: the name led to a file the server no longer has, and the
-	// kernel's one retry met the same; ask again before believing it.
-	for i := 0; i < 2 && errors.Is(err, unix.ESTALE); i++ {
-		st, err = d.dir.Lstat(d.path)
-	}
-	if vanished(err) {
-		return fmt.Errorf("%s: %w: removed by someone else", d.path, ErrLost)
-	}
-	if err != nil {
-		return fmt.Errorf("lstat %s: %w", d.path, err)
-	}
-	if !st.SameFile(d.st) {
-		return fmt.Errorf("%s: %w: replaced by someone else", d.path, ErrLost)
+	if err := d.ourInode(); err != nil {
+		return err
 	}
 	c, err := d.dir.readLock(d.path)
 	if vanished(err) {
@@ -472,6 +460,30 @@ func (d *Dotlock) Verify() error {
 	ours := bytes.Equal(c, d.content)
 	d.mu.Unlock()
 	if !ours {
+		return fmt.Errorf("%s: %w: replaced by someone else", d.path, ErrLost)
+	}
+	return nil
+}
+
+// ourInode looks the lock name up, without opening it, and reports
+// ErrLost unless it leads to our inode. Whoever opens the lock looks first:
+// a descriptor on another holder's lock, open while that holder's release
+// removes it on the same NFS client, makes the client keep the file as a
+// .nfs* leftover, and the lock is not ours to read or write anyway.
+func (d *Dotlock) ourInode() error {
+	st, err := d.dir.Lstat(d.path)
+	// ESTALE: the name led to a file the server no longer has, and the
+	// kernel's one retry met the same; ask again before believing it.
+	for i := 0; i < 2 && errors.Is(err, unix.ESTALE); i++ {
+		st, err = d.dir.Lstat(d.path)
+	}
+	if vanished(err) {
+		return fmt.Errorf("%s: %w: removed by someone else", d.path, ErrLost)
+	}
+	if err != nil {
+		return fmt.Errorf("lstat %s: %w", d.path, err)
+	}
+	if !st.SameFile(d.st) {
 		return fmt.Errorf("%s: %w: replaced by someone else", d.path, ErrLost)
 	}
 	return nil
@@ -493,6 +505,9 @@ func (d *Dotlock) Record(off, end int64) error {
 	me.off, me.end = off, end
 	c := []byte(me.String())
 	s := d.o.Sys
+	if err := d.ourInode(); err != nil {
+		return err
+	}
 	fd, err := d.dir.Open(d.path, unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if vanished(err) {
 		return fmt.Errorf("%s: %w: removed by someone else", d.path, ErrLost)
@@ -501,7 +516,8 @@ func (d *Dotlock) Record(off, end int64) error {
 		return fmt.Errorf("open %s: %w", d.path, err)
 	}
 	defer s.Close(fd)
-	// Never write into a lock that is not ours: look before writing.
+	// Replaced between the lookup and the open: still never write into a
+	// lock that is not ours.
 	st, err := s.Fstat(fd)
 	if err != nil {
 		return fmt.Errorf("fstat %s: %w", d.path, err)

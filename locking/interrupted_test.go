@@ -2,6 +2,7 @@ package locking
 
 import (
 	"context"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -123,4 +124,34 @@ func deadOwner(t *testing.T, record bool, off, end int64) string {
 		o.off, o.end = off, end
 	}
 	return o.String()
+}
+
+// Record never opens a lock that is no longer ours: it looks first, as
+// Verify does. A descriptor on another holder's lock, open while that
+// holder's release removes it on the same NFS client, makes the client
+// keep the file as a .nfs* leftover (seen under internal/kernelnfs's
+// faults), and the other lock is not ours to write into anyway.
+func TestRecordLooksBeforeOpening(t *testing.T) {
+	e := newEnv(t)
+	f := e.sys()
+	l := e.mustLock(e.opts(f))
+	// Someone else's lock now stands under the name.
+	if err := os.WriteFile(e.lock+".other", []byte("other"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(e.lock+".other", e.lock); err != nil {
+		t.Fatal(err)
+	}
+	opened := &faulty.Rule{Op: faulty.Open, Match: func(c faulty.Call) bool { return c.Path == e.lock }}
+	f.Add(opened)
+	if err := l.Record(7, 99); !errors.Is(err, ErrLost) {
+		t.Fatalf("Record = %v, want ErrLost", err)
+	}
+	if opened.Fired() != 0 {
+		t.Fatalf("Record opened the other holder's lock %d times", opened.Fired())
+	}
+	if b, _ := os.ReadFile(e.lock); string(b) != "other" {
+		t.Fatalf("the other lock changed: %q", b)
+	}
+	l.Release()
 }
