@@ -266,17 +266,11 @@ func earlier(s step) string {
 	return "delivered to folder " + s.folder + " on an earlier try"
 }
 
-// rejectText is the reason of a reject as one status line can carry it:
-// its first line, without control bytes.
+// rejectText is the reason of a reject as one status line carries it: its
+// first line (status.Error.Line makes the rest of the rule).
 func rejectText(reason string) string {
 	line, _, _ := strings.Cut(reason, "\n")
-	line = strings.Map(func(c rune) rune {
-		if c < ' ' || c == 0x7f {
-			return -1
-		}
-		return c
-	}, line)
-	if line == "" {
+	if strings.TrimSpace(line) == "" {
 		line = "rejected by the recipient's filter"
 	}
 	return line

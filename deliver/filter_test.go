@@ -246,6 +246,19 @@ func TestSieveReject(t *testing.T) {
 	if n, _ := s.count(t, ""); n != 0 {
 		t.Fatalf("rejected message stored %d times", n)
 	}
+	// A reason with a terminal escape and a tab: the status line carries
+	// neither (status.OneLine); an empty first line gets a reason.
+	for reason, want := range map[string]string{
+		"go\x1b[2J\taway": "5.7.1 go?[2J away",
+		"\nsecond":        "5.7.1 rejected by the recipient's filter",
+	} {
+		s := newSieveSetup(t, "require \"reject\";\nreject \""+reason+"\";")
+		_, err := Deliver(context.Background(), s.request(t, sys.Real{}, plainMsg, "ann@example.org", true))
+		var se *status.Error
+		if !errors.As(err, &se) || se.Line() != want {
+			t.Errorf("reject %q: %v, want the line %q", reason, err, want)
+		}
+	}
 	// reject with fileinto is refused by RFC 5429 §2.1: kept.
 	s = newSieveSetup(t, `require ["reject", "fileinto", "copy"]; fileinto :copy "A"; reject "no";`)
 	if _, err := Deliver(context.Background(), s.request(t, sys.Real{}, plainMsg, "ann@example.org", true)); err != nil {

@@ -66,19 +66,9 @@ func LogResult(log *slog.Logger, res Result, err error, start time.Time) {
 	if text != "" {
 		fmt.Fprintf(&b, " (%s)", text)
 	}
-	log.Log(context.Background(), level, printable(b.String()))
-}
-
-// printable replaces control characters with "?", as Postfix's printable()
-// does for its log: an address refused for one (5.1.3) is still logged,
-// and must not forge a line or a terminal escape.
-func printable(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < ' ' || r == 0x7f {
-			return '?'
-		}
-		return r
-	}, s)
+	// An address refused for a control byte (5.1.3) is still logged, made
+	// harmless.
+	log.Log(context.Background(), level, status.OneLine(b.String(), 0))
 }
 
 // Unresolved is the Result of a delivery that failed before its message

@@ -57,7 +57,7 @@ func TestLogResult(t *testing.T) {
 		{"half done", Result{Sender: "a@b", Recipient: "u@x", Done: "redirected to <f@g>", Size: 0}, status.Temp("4.2.0", errors.New("/h/Maildir/.B: link: EIO")), slog.LevelWarn,
 			`from=<a@b>, to=<u@x>, relay=letterbox, DELAY, size=0, dsn=4.2.0, status=deferred (redirected to <f@g>; /h/Maildir/.B: link: EIO)`},
 		{"control characters", Result{Sender: "a\x1b[2J@b", Recipient: "u\r\nforged: x@y"}, status.Perm("5.1.3", status.DataErr, errors.New("recipient: control character")), slog.LevelError,
-			`from=<a?[2J@b>, to=<u??forged: x@y>, relay=letterbox, DELAY, size=0, dsn=5.1.3, status=bounced (recipient: control character)`},
+			`from=<a?[2J@b>, to=<u  forged: x@y>, relay=letterbox, DELAY, size=0, dsn=5.1.3, status=bounced (recipient: control character)`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := &records{}

@@ -72,21 +72,5 @@ func mk(code int, dsn, text string) *smtp.SMTPError {
 	if ec[0] != code/100 {
 		ec = smtp.EnhancedCode{code / 100, 0, 0}
 	}
-	return &smtp.SMTPError{Code: code, EnhancedCode: ec, Message: oneLine(text)}
-}
-
-// oneLine makes text safe as the text of one reply line: no CR, LF or
-// other control bytes (go-smtp would split at LF into a multi-line reply),
-// at most maxText bytes.
-func oneLine(text string) string {
-	b := []byte(text)
-	for i, c := range b {
-		if c < 0x20 || c == 0x7f {
-			b[i] = ' '
-		}
-	}
-	if len(b) > maxText {
-		b = append(b[:maxText-3], "..."...)
-	}
-	return string(b)
+	return &smtp.SMTPError{Code: code, EnhancedCode: ec, Message: status.OneLine(text, maxText)}
 }

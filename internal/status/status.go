@@ -29,22 +29,11 @@ func Temp(dsn string, err error) *Error { return &Error{DSN: dsn, Code: TempFail
 // Perm is a permanent failure with exit code code.
 func Perm(dsn string, code int, err error) *Error { return &Error{DSN: dsn, Code: code, Err: err} }
 
-// Line is the one line written on standard error: the DSN, a space, the
-// cause, cut to 4096 bytes and with no line breaks, so it can neither be
-// mistaken for two lines nor overflow an MTA's buffer.
+// Line is the one line written on standard error: the DSN, a space and the
+// cause as OneLine makes it, at most 4096 bytes with its newline, so it can
+// neither be mistaken for two lines nor overflow an MTA's buffer.
 func (e *Error) Line() string {
-	s := fmt.Sprintf("%s %v", e.DSN, e.Err)
-	b := []byte(s)
-	for i, c := range b {
-		if c == '\n' || c == '\r' {
-			b[i] = ' '
-		}
-	}
-	const max = 4096 - 1 // leave room for the newline
-	if len(b) > max {
-		b = b[:max]
-	}
-	return string(b)
+	return OneLine(fmt.Sprintf("%s %v", e.DSN, e.Err), 4096-1) // room for the newline
 }
 
 func (e *Error) Error() string { return e.Line() }
