@@ -1,17 +1,16 @@
 package lmtp
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"regexp"
 
 	"letterbox/deliver"
+	"letterbox/internal/capped"
 	"letterbox/internal/status"
 )
 
@@ -47,13 +46,14 @@ func runChild(ctx context.Context, exe string, args []string, m *deliver.Message
 	if tz, ok := os.LookupEnv("TZ"); ok {
 		cmd.Env = append(cmd.Env, "TZ="+tz)
 	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &limitWriter{w: &stderr, n: 8 << 10}
+	stderr := &capped.Buffer{Limit: 8 << 10}
+	cmd.Stderr = stderr
 	err := cmd.Run()
 	if err == nil {
 		return nil
 	}
-	line, _, _ := bufio.NewReader(&stderr).ReadLine()
+	line, _, _ := bytes.Cut(stderr.Bytes(), []byte("\n"))
+	line = bytes.TrimSuffix(line, []byte("\r"))
 	var ee *exec.ExitError
 	if !errors.As(err, &ee) || !ee.Exited() {
 		return status.Temp("4.3.0", fmt.Errorf("run %s: %w: %s", exe, err, line))
@@ -69,18 +69,4 @@ func runChild(ctx context.Context, exe string, args []string, m *deliver.Message
 		return status.Temp("4.3.0", fmt.Errorf("%s exited %d: %s", exe, code, line))
 	}
 	return &status.Error{DSN: dsn, Code: code, Err: errors.New(string(line[len(mt[0]):]))}
-}
-
-// limitWriter keeps the first n bytes written to it and drops the rest.
-type limitWriter struct {
-	w io.Writer
-	n int
-}
-
-func (l *limitWriter) Write(p []byte) (int, error) {
-	if k := min(l.n, len(p)); k > 0 {
-		l.w.Write(p[:k])
-		l.n -= k
-	}
-	return len(p), nil
 }

@@ -1,7 +1,6 @@
 package sendmail
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"letterbox/internal/capped"
 	"letterbox/internal/status"
 )
 
@@ -79,14 +79,14 @@ func Send(ctx context.Context, path, sender string, rcpts []string, msg io.Reade
 		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
 		defer cancel()
 	}
-	var stdout, stderr limited
+	stdout, stderr := &capped.Buffer{Limit: MaxOutput}, &capped.Buffer{Limit: MaxOutput}
 	cmd := exec.CommandContext(ctx, path, argv...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return status.Temp("4.3.0", fmt.Errorf("run %s: %w", path, err))
 	}
-	cmd.Stdout = &stdout
-	cmd.Stderr = &stderr
+	cmd.Stdout = stdout
+	cmd.Stderr = stderr
 	cmd.Env = env()
 	cmd.Dir = "/"
 	// A group of its own, killed whole: Postfix's sendmail runs postdrop,
@@ -128,7 +128,7 @@ func Send(ctx context.Context, path, sender string, rcpts []string, msg io.Reade
 		// Its pipes failed.
 		return status.Temp("4.3.0", fmt.Errorf("run %s: %w", path, err))
 	}
-	xe := &ExitError{Path: path, Status: ee.ExitCode(), Output: output(&stderr, &stdout)}
+	xe := &ExitError{Path: path, Status: ee.ExitCode(), Output: output(stderr, stdout)}
 	if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
 		xe.Signal = ws.Signal().String()
 	}
@@ -208,23 +208,12 @@ func env() []string {
 }
 
 // output is the first non-empty of the captured streams, on one line.
-func output(streams ...*limited) string {
+func output(streams ...*capped.Buffer) string {
 	for _, s := range streams {
-		t := strings.TrimSpace(s.buf.String())
+		t := strings.TrimSpace(s.String())
 		if t != "" {
 			return strings.Join(strings.Fields(t), " ")
 		}
 	}
 	return ""
-}
-
-// limited keeps the first MaxOutput bytes written to it and discards the
-// rest, still reporting them written so the program is never blocked.
-type limited struct{ buf bytes.Buffer }
-
-func (l *limited) Write(p []byte) (int, error) {
-	if n := MaxOutput - l.buf.Len(); n > 0 {
-		l.buf.Write(p[:min(n, len(p))])
-	}
-	return len(p), nil
 }
