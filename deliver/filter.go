@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -222,7 +221,7 @@ func (r Request) doStep(ctx context.Context, m *Message, sm *sieve.Message, env 
 			r.Log.Warn("sieve: fileinto a folder that cannot be; delivering to INBOX", "folder", s.folder, "err", err)
 			break
 		}
-		if _, err := os.Lstat(path); err != nil {
+		if _, err := r.Sys.Lstat(path); err != nil {
 			if !r.Config.CreateFolders && !s.create {
 				// As dovecot-lda does: INBOX rather than a bounce.
 				r.Log.Warn("sieve: folder does not exist and create_folders is off; delivering to INBOX", "folder", s.folder, "mailbox", path)

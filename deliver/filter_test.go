@@ -200,6 +200,34 @@ func TestSieveMboxFolders(t *testing.T) {
 	}
 }
 
+// mailboxexists asks the store through the sys seam, so that it sees the
+// file system the delivery sees (and the faults tests inject).
+func TestSieveMailboxExistsThroughSeam(t *testing.T) {
+	s := newSieveSetup(t, `require ["mailbox", "fileinto"]; if mailboxexists "A" { fileinto "B"; }`)
+	if err := os.MkdirAll(filepath.Join(s.home, "Maildir", ".A"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	f := faulty.New(sys.Real{})
+	rule := &faulty.Rule{Op: faulty.Lstat, Match: func(c faulty.Call) bool { return strings.HasSuffix(c.Path, "/.A") }, Err: unix.ENOENT}
+	f.Add(rule)
+	if _, err := Deliver(context.Background(), s.request(t, f, plainMsg, "ann@example.org", true)); err != nil {
+		t.Fatal(err)
+	}
+	if rule.Fired() == 0 {
+		t.Fatal("mailboxexists did not ask through the seam")
+	}
+	if n, _ := s.count(t, ""); n != 1 {
+		t.Fatalf("INBOX holds %d, want 1: A looked absent", n)
+	}
+	// Without the fault, A exists and the message goes to B.
+	if _, err := Deliver(context.Background(), s.request(t, sys.Real{}, plainMsg, "bob@example.org", true)); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := s.count(t, ".B"); n != 1 {
+		t.Fatalf(".B holds %d, want 1", n)
+	}
+}
+
 // A temporary failure half-way through three fileintos: 75, and the retry
 // leaves every folder with the message exactly once.
 func TestSieveRetryHalfDone(t *testing.T) {

@@ -26,6 +26,8 @@ func (r Request) Filtered() bool {
 	if !ok {
 		return false
 	}
+	// Followed, not through the seam's Lstat: ~/.dovecot.sieve is usually a
+	// link to the active script, as ManageSieve keeps it.
 	_, err := os.Stat(p)
 	return err == nil
 }
@@ -118,7 +120,7 @@ func (h storeHost) MailboxExists(ctx context.Context, name string) (bool, error)
 	if err != nil {
 		return false, nil // a name we could never store into does not exist
 	}
-	_, err = os.Lstat(path)
+	_, err = h.r.Sys.Lstat(path)
 	return err == nil, nil
 }
 
