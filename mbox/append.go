@@ -121,7 +121,10 @@ type Txn struct {
 	start int64
 	tail  int // the newlines Begin adds to a damaged tail
 	w     *fdWriter
-	done  bool
+	// aborted: the rollback ran, with this outcome (what Abort reports
+	// again when asked twice).
+	aborted      bool
+	undone, left bool
 }
 
 // Begin starts a transaction on the mbox open at fd (O_WRONLY|O_APPEND, or
@@ -205,14 +208,14 @@ func (t *Txn) Size() int64 { return t.w.n }
 
 // Abort takes back everything the transaction wrote (see Txn) and returns
 // an *AppendError for the step op that failed with err. Aborting twice
-// does nothing more.
+// rolls back nothing more and reports the first rollback's outcome: a
+// mailbox left damaged is not undone by being asked again.
 func (t *Txn) Abort(op string, err error) error {
-	undone, left := true, false
-	if !t.done {
-		t.done = true
-		undone, left = rollback(t.s, t.fd, t.start, t.start+t.w.n)
+	if !t.aborted {
+		t.aborted = true
+		t.undone, t.left = rollback(t.s, t.fd, t.start, t.start+t.w.n)
 	}
-	return &AppendError{Op: op, Err: err, Undone: undone, Left: left}
+	return &AppendError{Op: op, Err: err, Undone: t.undone, Left: t.left}
 }
 
 // tailFix returns what must be written before a new message so the mailbox

@@ -261,3 +261,25 @@ func TestAppendUndoFails(t *testing.T) {
 		t.Fatalf("partial message not terminated: ...%q", got[max(0, len(got)-20):])
 	}
 }
+
+// Aborting twice reports the first rollback's outcome: a mailbox the undo
+// could not restore is not called undone when asked again (a caller that
+// aborts on a later failure must not tell the MTA all is clean).
+func TestAbortTwiceKeepsOutcome(t *testing.T) {
+	_, fd := mailbox(t, sound)
+	f := faulty.New(sys.Real{})
+	f.Add(&faulty.Rule{Op: faulty.Ftruncate, Err: unix.EIO})
+	tx, err := Begin(context.Background(), f, fd, MboxRD)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Write(Message{FromLine: FromLine("a@b", when), Content: strings.NewReader("S: x\n\nbody\n")}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 2; i++ {
+		var ae *AppendError
+		if err := tx.Abort("check lock", unix.EIO); !errors.As(err, &ae) || ae.Undone {
+			t.Fatalf("abort %d: %v, want not undone", i, err)
+		}
+	}
+}
