@@ -35,7 +35,7 @@ var hostTools = []string{"qemu-system-x86_64", "busybox", "depmod", "modprobe", 
 
 // modules are the guest's kernel modules, with their dependencies: knfsd
 // and both client versions, nftables for dropping replies.
-var modules = []string{"nfsd", "nfsv3", "nfsv4", "nf_tables", "nft_ct", "nf_conntrack"}
+var modules = []string{"nfsd", "nfsv3", "nfsv4", "nf_tables"}
 
 // Build makes the guest in dir, keeping the fetched packages in cache (a
 // directory that may outlive the run: the kernel package is 70 MB).

@@ -25,7 +25,7 @@ server_up() {
 	# work again soon after the restarts the fault scenarios make.
 	modprobe lockd nlm_grace_period=3 nlm_timeout=3
 	modprobe nfsd; modprobe nfsv3; modprobe nfsv4
-	modprobe nf_tables; modprobe nft_ct
+	modprobe nf_tables
 	mount -t nfsd nfsd /proc/fs/nfsd
 	mount -t rpc_pipefs sunrpc /var/lib/nfs/rpc_pipefs
 	rpcbind

@@ -173,10 +173,11 @@ func kernelNFS(t *testing.T, vers, opts string, names []string) {
 				line += fmt.Sprintf(" [control, not judged: %d problems]", len(r.Problems))
 			}
 			report.WriteString(line + "\n")
+			t.Log(line)
 			for _, n := range r.Notes {
 				report.WriteString("      " + n + "\n")
+				t.Log("  " + n)
 			}
-			t.Log(line)
 			for _, f := range r.FaultTrail {
 				t.Log("  fault: " + f)
 			}
