@@ -82,7 +82,8 @@ func ScanHeader(r io.Reader, maxHeader int64) (Scan, error) {
 	if limit <= 0 {
 		limit = math.MaxInt64 - 1
 	}
-	br := bufio.NewReaderSize(io.LimitReader(r, limit+1), header.ChunkSize)
+	lr := io.LimitReader(r, limit+1)
+	br := bufio.NewReaderSize(lr, header.BufferFor(lr))
 	var (
 		sc      Scan
 		off     int64 // bytes of complete chunks

@@ -17,6 +17,9 @@ import (
 // a spool uses beyond memMax, whatever the size of the message.
 const spoolBuf = 64 << 10
 
+// minSpoolBuf is the size those buffers start at.
+const minSpoolBuf = 4 << 10
+
 // maxFromLine bounds how much of a leading From_ line is kept to find its
 // sender; the rest of the line is read and dropped. An address is at most
 // MaxAddressLen bytes, so a longer sender is refused anyway.
@@ -71,14 +74,21 @@ func newSpool(r io.Reader, dir string, memMax int, max int64) (*Spool, error) {
 	}
 	s := &Spool{}
 	w := &spoolWriter{s: s, dir: dir, memMax: memMax, max: max}
-	n := normalizer{w: w, out: make([]byte, 0, spoolBuf)}
+	// The buffers start small and double as the message proves large,
+	// up to spoolBuf: most messages are a few KiB, and a delivery that
+	// allocates 128 KiB for each of them keeps the collector busy (the LMTP
+	// server's throughput).
+	n := normalizer{w: w, out: make([]byte, 0, minSpoolBuf)}
 	n.lf = header.LFWriter{W: outWriter{&n}, CRs: header.CRRun}
-	buf := make([]byte, spoolBuf)
+	buf := make([]byte, minSpoolBuf)
 	for {
 		k, rerr := r.Read(buf)
 		if err := n.write(buf[:k]); err != nil {
 			s.Close()
 			return nil, fmt.Errorf("spool message: %w", err)
+		}
+		if k == len(buf) && k < spoolBuf {
+			buf = make([]byte, min(2*k, spoolBuf)) // a fresh one: nothing holds the old
 		}
 		if rerr == io.EOF {
 			break
@@ -289,6 +299,10 @@ func (n *normalizer) put(p []byte) error {
 		if len(n.out) == cap(n.out) {
 			if err := n.flush(); err != nil {
 				return err
+			}
+			// A message that fills the buffer may be large: batch more.
+			if c := cap(n.out); c < spoolBuf {
+				n.out = make([]byte, 0, min(2*c, spoolBuf))
 			}
 		}
 	}

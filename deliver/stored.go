@@ -76,7 +76,9 @@ func (m *Message) stored(strip bool) (r io.Reader, size, body int64, err error) 
 	}
 	r = io.MultiReader(io.LimitReader(rd, head), bytes.NewReader(end), rd)
 	if strip {
-		r = stripPrivate(r)
+		// The limit cuts nothing (it is all there is); it tells the
+		// stripper how much, so that it buffers no more (BufferFor).
+		r = stripPrivate(io.LimitReader(r, all+int64(len(end))))
 	}
 	return r, size, body, nil
 }

@@ -9,9 +9,10 @@ import (
 // (see IsPrivate), each removed with its continuation lines. Only the
 // header section is looked at, as Classify delimits it (a bare colon is a
 // field); the body passes unchanged, whatever it contains. r must be
-// LF-normalised and start at a line. Memory is bounded by ChunkSize.
+// LF-normalised and start at a line. Memory is bounded by ChunkSize, and
+// by the size of r when r tells it (BufferFor).
 func StripPrivate(r io.Reader) io.Reader {
-	return &stripReader{br: bufio.NewReaderSize(r, ChunkSize), inHeader: true}
+	return &stripReader{br: bufio.NewReaderSize(r, BufferFor(r)), inHeader: true}
 }
 
 type stripReader struct {

@@ -27,6 +27,9 @@ type Message struct {
 // system calls, and fixed, so memory does not grow with the message.
 const bufSize = 256 << 10
 
+// minBuf is the write buffer a transaction starts with.
+const minBuf = 4 << 10
+
 // Options tune Append.
 type Options struct {
 	Quoting Quoting
@@ -138,7 +141,9 @@ func Begin(ctx context.Context, s sys.Sys, fd int, q Quoting) (*Txn, error) {
 	if err != nil {
 		return nil, &AppendError{Op: "read mailbox tail", Err: err, Undone: true}
 	}
-	t := &Txn{ctx: ctx, s: s, fd: fd, q: q, start: st.Size, tail: len(tail), w: &fdWriter{ctx: ctx, s: s, fd: fd, buf: make([]byte, 0, bufSize)}}
+	// The write buffer grows to what the messages need (Write), up to
+	// bufSize: most messages are a few KiB.
+	t := &Txn{ctx: ctx, s: s, fd: fd, q: q, start: st.Size, tail: len(tail), w: &fdWriter{ctx: ctx, s: s, fd: fd, buf: make([]byte, 0, minBuf)}}
 	t.w.write(tail)
 	return t, nil
 }
@@ -160,12 +165,19 @@ func (t *Txn) Planned(msgs ...Message) int64 {
 
 // Write appends m. An error means the transaction was aborted.
 func (t *Txn) Write(m Message) error {
+	need := int64(len(m.FromLine)) + m.Quoted + 1
+	if m.Quoted <= 0 {
+		need = bufSize // unknown: the most
+	}
+	if err := t.w.grow(int(min(need, bufSize))); err != nil {
+		return t.Abort("write", err)
+	}
 	t.w.write(m.FromLine)
 	z := newQuoter(t.w, t.q)
 	if _, err := z.Write(m.Header); err != nil {
 		return t.Abort("write", err)
 	}
-	if _, err := io.CopyBuffer(z, m.Content, make([]byte, 64<<10)); err != nil {
+	if _, err := copyContent(z, m.Content, need); err != nil {
 		return t.Abort("write", err)
 	}
 	if err := z.Close(); err != nil {
@@ -306,6 +318,19 @@ func (w *fdWriter) write(p []byte) {
 		w.buf = w.buf[:len(w.buf)+k]
 		p = p[k:]
 	}
+}
+
+// grow makes the buffer hold at least n bytes, after writing out what it
+// holds.
+func (w *fdWriter) grow(n int) error {
+	if cap(w.buf) >= n {
+		return nil
+	}
+	if err := w.flush(); err != nil {
+		return err
+	}
+	w.buf = make([]byte, 0, n)
+	return nil
 }
 
 // flush writes the buffer, handling short writes.

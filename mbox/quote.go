@@ -3,6 +3,8 @@ package mbox
 import (
 	"bytes"
 	"io"
+
+	"letterbox/header"
 )
 
 // Quoting is an mbox variant: how lines that look like a From_ line are kept
@@ -164,11 +166,26 @@ func (z *quoter) write(b []byte) error {
 // Content-Length must count what is written, not what came.
 func QuotedSize(r io.Reader, q Quoting) (int64, error) {
 	z := newQuoter(io.Discard, q)
-	if _, err := io.CopyBuffer(z, r, make([]byte, 64<<10)); err != nil {
+	if _, err := copyContent(z, r, -1); err != nil {
 		return 0, err
 	}
 	if err := z.Close(); err != nil {
 		return 0, err
 	}
 	return z.n, nil
+}
+
+// copyContent copies r to z, a quoter, in pieces as r gives them: by r's
+// own WriteTo when it has one, else through a buffer no larger than the
+// content needs (size, if known, else as header.BufferFor judges r). The
+// quoter takes any pieces; the buffer's size is only a matter of memory.
+func copyContent(z io.Writer, r io.Reader, size int64) (int64, error) {
+	if wt, ok := r.(io.WriterTo); ok {
+		return wt.WriteTo(z)
+	}
+	n := header.BufferFor(r)
+	if size >= 0 {
+		n = int(min(int64(n), max(size+1, 512)))
+	}
+	return io.CopyBuffer(z, r, make([]byte, n))
 }
