@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -583,8 +584,8 @@ func (d *Dotlock) Release() error {
 	st, err := s.Lstat(aside)
 	switch {
 	case err == nil && st.SameFile(d.st):
-		if err := s.Unlink(aside); err != nil && !errors.Is(err, unix.ENOENT) {
-			return fmt.Errorf("unlink %s: %w", aside, err)
+		if err := removeAside(d.o, s, aside, d.st); err != nil {
+			return err
 		}
 		if st.Nlink > 1 {
 			// Another name for our lock: a replayed rename moved it
@@ -614,6 +615,41 @@ func (d *Dotlock) Release() error {
 	default:
 		return fmt.Errorf("lstat %s after rename: %w", aside, err)
 	}
+}
+
+// removeAside removes aside, a private name that a moment ago named st.
+// Nobody else uses that name, so an unlink that finds nothing there was not
+// ours to lose: it was an NFS client's silly rename — the file was open on
+// this client, a waiter reading it, so the client renamed it to .nfs*
+// instead — whose RENAME the server ran a second time after losing its
+// reply cache (docs/locking.md §10.9). The second run failed, the client
+// reported the unlink failed and forgot the .nfs* name, and nothing would
+// ever remove it. Find it by its inode and remove it: if it is still open
+// here, the client renames it again, this time keeping track.
+func removeAside(o Options, s lockDir, aside string, st sys.Stat) error {
+	err := s.Unlink(aside)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("unlink %s: %w", aside, err)
+	}
+	names, rerr := s.ReadDir()
+	if rerr != nil {
+		return nil
+	}
+	for _, name := range names {
+		if !strings.HasPrefix(name, ".nfs") {
+			continue
+		}
+		p := filepath.Join(dirOf(aside), name)
+		if lst, err := s.Lstat(p); err == nil && lst.SameFile(st) {
+			if err := s.Unlink(p); err == nil {
+				o.Log.Warn("removed a lock the NFS client had renamed aside and lost", "path", p)
+			}
+		}
+	}
+	return nil
 }
 
 // removeDisplaced removes our lock where a replayed rename of someone else's

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -307,4 +308,34 @@ func TestVerifyStale(t *testing.T) {
 	}
 	f.Reset()
 	d.Release()
+}
+
+// A release whose unlink an NFS client turned into a silly rename (a waiter
+// on the same client had the lock open), and whose RENAME the server then
+// ran twice after losing its reply cache: the unlink reports ENOENT and the
+// file stays as .nfs*, which the client forgot (seen under qemu, v3 with
+// local_lock=all). The release finds it by its inode and removes it; a
+// .nfs* file of another inode is not touched.
+func TestReleaseRemovesLostSillyRename(t *testing.T) {
+	e := newEnv(t)
+	f := e.sys()
+	d := e.mustAcquire(e.opts(f))
+	other := filepath.Join(e.dir, ".nfs00000000000000990000002")
+	if err := os.WriteFile(other, []byte("someone else's"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	silly := filepath.Join(e.dir, ".nfs00000000000000150000001")
+	rule := &faulty.Rule{Op: faulty.Unlink, Path: "M.lock.rel.*", Count: 1, Err: unix.ENOENT, Do: func(c faulty.Call) {
+		if err := os.Rename(c.Path, silly); err != nil {
+			t.Error(err)
+		}
+	}}
+	f.Add(rule)
+	if err := d.Release(); err != nil {
+		t.Fatalf("release: %v", err)
+	}
+	if rule.Fired() != 1 {
+		t.Fatal("the fault did not happen")
+	}
+	e.only(filepath.Base(other))
 }

@@ -133,7 +133,7 @@ func (a *acquirer) breakLock(st sys.Stat, o owner, own bool) verdict {
 		return live
 	}
 	if moved.SameFile(st) && moved.Size == st.Size && moved.Mtime.Equal(st.Mtime) {
-		if err := a.dir.Unlink(aside); err != nil && !errors.Is(err, unix.ENOENT) {
+		if err := removeAside(a.o, a.dir, aside, moved); err != nil {
 			a.o.Log.Warn("cannot remove broken lock", "path", aside, "err", err)
 		}
 		a.o.Log.Warn("broke stale lock", "lock", a.lock, "holder", a.holder)
