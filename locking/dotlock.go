@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -638,17 +639,13 @@ func removeAside(o Options, s lockDir, aside string, st sys.Stat) error {
 	if rerr != nil {
 		return nil
 	}
+	var silly []string
 	for _, name := range names {
-		if !strings.HasPrefix(name, ".nfs") {
-			continue
-		}
-		p := filepath.Join(dirOf(aside), name)
-		if lst, err := s.Lstat(p); err == nil && lst.SameFile(st) {
-			if err := s.Unlink(p); err == nil {
-				o.Log.Warn("removed a lock the NFS client had renamed aside and lost", "path", p)
-			}
+		if strings.HasPrefix(name, ".nfs") {
+			silly = append(silly, filepath.Join(dirOf(aside), name))
 		}
 	}
+	removeInode(o, s, silly, st, "removed a lock the NFS client had renamed aside and lost")
 	return nil
 }
 
@@ -665,13 +662,17 @@ func removeAliases(o Options, s lockDir, lock string, st sys.Stat, keep string) 
 	if err != nil {
 		return
 	}
+	paths = slices.DeleteFunc(paths, func(p string) bool { return p == keep })
+	removeInode(o, s, paths, st, "removed our lock file from where a replayed rename had moved it")
+}
+
+// removeInode removes those of paths that name the inode st, and logs msg
+// for each. Only that inode is ever removed.
+func removeInode(o Options, s lockDir, paths []string, st sys.Stat, msg string) {
 	for _, p := range paths {
-		if p == keep {
-			continue
-		}
 		if lst, err := s.Lstat(p); err == nil && lst.SameFile(st) {
 			if err := s.Unlink(p); err == nil {
-				o.Log.Warn("removed our lock file from where a replayed rename had moved it", "path", p)
+				o.Log.Warn(msg, "path", p)
 			}
 		}
 	}
