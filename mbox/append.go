@@ -45,8 +45,8 @@ type Options struct {
 // AppendError is a failed append. Undone reports whether the mailbox was
 // restored to its size before the append. When it was not, either the
 // truncate failed and the partial message was terminated so that later
-// messages stay parseable, or (Left) the mailbox no longer ended where the
-// append had left it, and it was left as it was (see rollback).
+// messages stay parseable, or (Left) another writer changed the mailbox
+// before or during the rollback, and it was left as it was (see rollback).
 type AppendError struct {
 	Op     string // the step that failed: "write", "fsync", ...
 	Err    error
@@ -58,7 +58,7 @@ func (e *AppendError) Error() string {
 	s := e.Op + ": " + e.Err.Error()
 	switch {
 	case e.Left:
-		s += " (not undone: the mailbox changed after this append, which stays in it)"
+		s += " (not undone: another writer changed the mailbox, which was left as it was)"
 	case !e.Undone:
 		s += " (could not undo; the partial message was terminated)"
 	}
@@ -266,15 +266,22 @@ func tailFix(s sys.Sys, fd int, size int64) ([]byte, error) {
 // below end would be extended with NUL bytes by a truncate to start. Our
 // message then stays, and the MTA's retry may store it twice: a duplicate,
 // never a loss. A size that cannot be read is no sign of another writer:
-// the truncate goes ahead.
+// the truncate goes ahead. A file that is not at start after the truncate
+// has been written by another writer meanwhile: it is left as it is too,
+// for the empty line would land in the middle of that writer's message.
 func rollback(s sys.Sys, fd int, start, end int64) (undone, left bool) {
 	if st, err := s.Fstat(fd); err == nil && st.Size != end {
 		return false, true
 	}
 	if err := s.Ftruncate(fd, start); err == nil {
-		if st, err := s.Fstat(fd); err == nil && st.Size == start {
+		st, err := s.Fstat(fd)
+		switch {
+		case err == nil && st.Size == start:
 			s.Fsync(fd)
 			return true, false
+		case err == nil:
+			s.Fsync(fd)
+			return false, true
 		}
 	}
 	terminate := []byte("\n\n")

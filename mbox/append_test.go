@@ -182,27 +182,38 @@ func TestAppendRollbackSparesOthers(t *testing.T) {
 	other := "From c@d  Sun Nov 22 09:05:08 2026\nS: other\n\nacknowledged\n\n"
 	for _, tc := range []struct {
 		name string
-		// meddle runs when the lock is checked (the lock was lost) or,
-		// with atSize, before Commit's size check (a writer that ignores
-		// the lock).
+		// meddle runs when the lock is checked (the lock was lost), or
+		// before Commit's size check (a writer that ignores the lock), or
+		// right after the rollback's truncate (a writer that got in
+		// between the rollback's size check and its truncate).
 		meddle func(path string)
-		atSize bool
+		at     string // "check", "size", "truncate"
 		op     string
 		want   string
 	}{
-		{"appended after our commit", func(p string) { appendText(p, other) }, false, "check lock", sound + ours + other},
-		{"appended before the size check", func(p string) { appendText(p, other) }, true, "check size", sound + ours + other},
-		{"cut below our start", func(p string) { os.Truncate(p, 5) }, false, "check lock", sound[:5]},
+		{"appended after our commit", func(p string) { appendText(p, other) }, "check", "check lock", sound + ours + other},
+		{"appended before the size check", func(p string) { appendText(p, other) }, "size", "check size", sound + ours + other},
+		{"cut below our start", func(p string) { os.Truncate(p, 5) }, "check", "check lock", sound[:5]},
+		// Ours is cut, theirs stays, and no empty line is written into
+		// the middle of what they may still be writing.
+		{"appended during the rollback", func(p string) { appendText(p, other) }, "truncate", "check lock", sound + other},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path, fd := mailbox(t, sound)
 			lost := errors.New("lock lost")
 			f := faulty.New(sys.Real{})
-			if tc.atSize {
+			switch tc.at {
+			case "size":
 				f.Add(&faulty.Rule{Op: faulty.Fstat, Skip: 1, Count: 1, Do: func(faulty.Call) { tc.meddle(path) }})
+			case "truncate":
+				f.Add(&faulty.Rule{Op: faulty.Ftruncate, After: func(faulty.Call) { tc.meddle(path) }})
+			}
+			check := func() error { return lost }
+			if tc.at == "check" {
+				check = func() error { tc.meddle(path); return lost }
 			}
 			_, err := Append(context.Background(), f, fd, Message{FromLine: FromLine("a@b", when), Content: strings.NewReader("S: x\n\nhi\n")},
-				Options{Fsync: true, Check: func() error { tc.meddle(path); return lost }})
+				Options{Fsync: true, Check: check})
 			var ae *AppendError
 			if !errors.As(err, &ae) || ae.Op != tc.op || ae.Undone || !ae.Left {
 				t.Fatalf("got %v (%+v), want a %q failure left as it was", err, ae, tc.op)
