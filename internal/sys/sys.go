@@ -81,6 +81,11 @@ type Sys interface {
 	// LockHolder reports whether some other open file description holds a
 	// conflicting fcntl lock on fd's whole file (F_OFD_GETLK).
 	LockHolder(fd int) (held bool, err error)
+	// Mount describes the file system holding the file open at fd (any
+	// descriptor, O_PATH included): fstatfs(2), and for NFS the mount's
+	// options from /proc/self/mountinfo, which say whether kernel locks
+	// reach the server.
+	Mount(fd int) (Mount, error)
 
 	// Now is the local clock. Deadlines are measured as differences of Now,
 	// never compared with file timestamps.
@@ -119,6 +124,17 @@ func (k LockKind) String() string {
 		return "flock"
 	}
 	return "unknown"
+}
+
+// Mount is what letterbox needs to know of a file system.
+type Mount struct {
+	// NFS is set for an NFS mount (statfs type NFS_SUPER_MAGIC), any
+	// version.
+	NFS bool
+	// Options are an NFS mount's options as the kernel shows them (the
+	// super options of /proc/self/mountinfo: "rw,vers=3,...,local_lock=all");
+	// empty for other file systems.
+	Options string
 }
 
 // Stat is the part of a file's attributes letterbox decides on.

@@ -35,6 +35,7 @@ const (
 	Touch      Op = "touch"
 	SetLock    Op = "setlock"
 	LockHolder Op = "lockholder"
+	Mount      Op = "mount"
 	ProcStart  Op = "procstart"
 )
 
@@ -103,6 +104,7 @@ type Sys struct {
 	clock  time.Duration // added to Now
 	server time.Duration // added to every file timestamp reported
 	id     func(*sys.Identity)
+	mount  *sys.Mount
 	fds    map[int]string
 	calls  []Call
 }
@@ -137,6 +139,10 @@ func (f *Sys) SkewServer(d time.Duration) { f.mu.Lock(); f.server = d; f.mu.Unlo
 // SetIdentity rewrites the identity this process reports, to play another
 // host (boot id), another pid namespace, or a reused pid.
 func (f *Sys) SetIdentity(fn func(*sys.Identity)) { f.mu.Lock(); f.id = fn; f.mu.Unlock() }
+
+// SetMount makes Mount report m for every descriptor: a test's files can
+// then sit on an NFS mount with the options it needs.
+func (f *Sys) SetMount(m sys.Mount) { f.mu.Lock(); f.mount = &m; f.mu.Unlock() }
 
 // Calls returns the calls seen so far.
 func (f *Sys) Calls() []Call {
@@ -456,6 +462,24 @@ func (f *Sys) LockHolder(fd int) (bool, error) {
 	var held bool
 	err := run(r, c, func() (err error) { held, err = f.base.LockHolder(fd); return err })
 	return held, err
+}
+
+func (f *Sys) Mount(fd int) (sys.Mount, error) {
+	c := Call{Op: Mount, FD: fd}
+	r := f.fault(c)
+	var m sys.Mount
+	err := run(r, c, func() (err error) {
+		f.mu.Lock()
+		fake := f.mount
+		f.mu.Unlock()
+		if fake != nil {
+			m = *fake
+			return nil
+		}
+		m, err = f.base.Mount(fd)
+		return err
+	})
+	return m, err
 }
 
 func (f *Sys) Now() time.Time {
