@@ -31,6 +31,7 @@ type Config struct {
 	StaleLockForeign        Duration `toml:"stale_lock_foreign"`
 	LockRefresh             Duration `toml:"lock_refresh"`
 	DotlockMayFail          bool     `toml:"dotlock_may_fail"`
+	TrustLocalLocks         bool     `toml:"trust_local_locks"`
 	MailboxSizeLimit        int64    `toml:"mailbox_size_limit"`
 	MessageSizeLimit        int64    `toml:"message_size_limit"`
 	QuotaTempfail           bool     `toml:"quota_tempfail"`
@@ -477,6 +478,7 @@ func (c Config) LockPolicy() locking.Policy {
 		panic(fmt.Sprintf("config: LockPolicy of an invalid config: %v", err))
 	}
 	m.DotlockMayFail = c.DotlockMayFail
+	m.TrustLocal = c.TrustLocalLocks
 	return locking.Policy{
 		Methods:      m,
 		Timeout:      c.LockTimeout.Duration,

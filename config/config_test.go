@@ -62,6 +62,7 @@ stale_lock_own   = "90s"
 stale_lock_foreign = "30m"
 lock_refresh     = "10s"
 dotlock_may_fail = true
+trust_local_locks = true
 mailbox_size_limit = 1073741824
 message_size_limit = 10240000
 quota_tempfail   = false
@@ -97,7 +98,7 @@ max_line_length = 1000
 		MboxLocks:   []string{"dotlock", "fcntl-classic"},
 		LockTimeout: Dur(2 * time.Minute), StaleLockOwn: Dur(90 * time.Second),
 		StaleLockForeign: Dur(30 * time.Minute), LockRefresh: Dur(10 * time.Second),
-		DotlockMayFail: true, MailboxSizeLimit: 1 << 30, MessageSizeLimit: 10240000,
+		DotlockMayFail: true, TrustLocalLocks: true, MailboxSizeLimit: 1 << 30, MessageSizeLimit: 10240000,
 		Log:         "stderr",
 		SieveScript: "~/sieve/active.sieve", SieveBefore: []string{"/etc/letterbox/before.sieve"},
 		SieveAfter:     []string{"/etc/letterbox/after1.sieve", "/etc/letterbox/after2.sieve"},

@@ -27,8 +27,10 @@
 // (docs/locking.md §10.0).
 //
 // What it refuses: a lock path that is a directory, symlink or other
-// non-regular file is never taken or broken (ErrNotLockFile); a lock is not
-// broken while the mailbox is kernel-locked; a wait past Options.Timeout
+// non-regular file is never taken or broken (ErrNotLockFile); a kernel lock
+// that an NFS mount keeps on this machine (nolock, local_lock=) is not
+// taken unless Methods.TrustLocal says so (*LocalLockError, shared.go); a
+// lock is not broken while the mailbox is kernel-locked; a wait past Options.Timeout
 // ends in a *BusyError, and one cut short by the context in an
 // *InterruptedError.
 //

@@ -56,8 +56,12 @@ type Lock struct {
 // nothing to lock, and the dot-lock alone keeps deliveries out. Without
 // open nothing is opened, and kernel methods are ignored.
 //
+// Kernel methods on an NFS mount that keeps them on this machine are
+// refused before anything is created (a *LocalLockError, shared.go),
+// unless m.TrustLocal.
+//
 // Errors are those of safeopen.OpenDir, AcquireDotlock and safeopen.OpenIn,
-// and a *BusyError when a kernel lock stays taken. On success the caller
+// a *LocalLockError, and a *BusyError when a kernel lock stays taken. On success the caller
 // owes Release; it should call Check before it commits (fsync) and watch
 // Lost while it writes.
 func Acquire(ctx context.Context, mailbox string, m Methods, o Options, open *safeopen.Options) (*Lock, error) {
@@ -80,6 +84,11 @@ func acquire(ctx context.Context, dir safeopen.Dir, mailbox string, m Methods, o
 	start := s.Now()
 	deadline := start.Add(o.Timeout)
 	backoff := 10 * time.Millisecond
+	if open != nil && len(m.Kernel) > 0 && !m.TrustLocal {
+		if err := checkShared(s, dir.FD, mailbox, m.Kernel); err != nil {
+			return nil, err
+		}
+	}
 	kernelBusy := false // the kernel lock, not the dot-lock, kept us out
 	busy := func(err error) error {
 		if be, ok := err.(*BusyError); ok {

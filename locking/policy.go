@@ -66,6 +66,11 @@ type Methods struct {
 	// directory may not be written (EACCES, EPERM, EROFS), as Postfix's
 	// "dotlock may fail" does; otherwise that is an error.
 	DotlockMayFail bool
+	// TrustLocal takes kernel locks that an NFS mount keeps on this
+	// machine (local_lock=, nolock) as if they reached the server; without
+	// it such a lock is refused (LocalLockError). It is for a spool only
+	// this machine writes.
+	TrustLocal bool
 }
 
 // ParseMethods reads the names of mbox_locks (docs/design.md §7): "dotlock",

@@ -112,6 +112,7 @@ func runLock(e *cli.Env, args []string) error {
 			return bad("--locks: %v", err)
 		}
 		pol.Methods.DotlockMayFail = cfg.DotlockMayFail
+		pol.Methods.TrustLocal = cfg.TrustLocalLocks
 	}
 	log := e.Logger(cfg.Log)
 	methods, opts := pol.Methods, pol.Options(sys.Real{}, log)

@@ -280,6 +280,12 @@ refresh interval while the lock is held; at most a third of stale_lock_own.
 .BR dotlock_may_fail " (false)"
 when the lock directory is not writable, true goes on with the kernel lock only.
 .TP
+.BR trust_local_locks " (false)"
+an NFS mount that keeps kernel locks on this machine
+.RB ( nolock ", " local_lock= )
+is refused with 4.3.5; true trusts those locks, which is safe only when no
+other machine writes the mailboxes.
+.TP
 .BR mailbox_size_limit " (0)"
 a size; 0 is none.
 .TP

@@ -29,7 +29,7 @@ import (
 type result struct {
 	Scenario   string         `json:"scenario"`
 	Vers       string         `json:"vers"`
-	Judged     bool           `json:"judged"` // false for the control
+	Judged     bool           `json:"judged"` // false for a control
 	Expected   int            `json:"expected"`
 	Delivered  int            `json:"delivered"`  // runs that reported success
 	Retries    int            `json:"retries"`    // runs that failed and were run again
@@ -108,7 +108,7 @@ func guestMain() int {
 			fmt.Println("guest: no scenario", name)
 			return 2
 		}
-		r := &result{Scenario: name, Vers: vers, Judged: name != "control", Exits: map[string]int{}}
+		r := &result{Scenario: name, Vers: vers, Judged: !controls[name], Exits: map[string]int{}}
 		start := time.Now()
 		s(r)
 		r.Wall = time.Since(start).Seconds()
@@ -118,29 +118,41 @@ func guestMain() int {
 	return 0
 }
 
+var faults = []string{"link", "remove", "rename"}
+
 var scenarios = map[string]func(*result){
-	"mbox":        func(r *result) { deliveries(r, "mbox", "mbox", nil) },
-	"mbox-faults": func(r *result) { deliveries(r, "mboxf", "mbox", []string{"link", "remove", "rename"}) },
-	"maildir":     func(r *result) { deliveries(r, "md", "maildir", []string{"link", "remove", "rename"}) },
+	"mbox":        func(r *result) { deliveries(r, "mbox", "mbox", nil, config("/tmp", "")) },
+	"mbox-faults": func(r *result) { deliveries(r, "mboxf", "mbox", faults, config("/tmp", "")) },
+	"maildir":     func(r *result) { deliveries(r, "md", "maildir", faults, config("/tmp", "")) },
 	"control": func(r *result) {
 		if _, err := exec.LookPath("dotlockfile"); err != nil {
 			r.Notes = append(r.Notes, "not run: the host has no dotlockfile to copy into the guest (liblockfile-bin)")
 			return
 		}
-		deliveries(r, "ctl", "control", []string{"link", "remove", "rename"})
+		deliveries(r, "ctl", "control", faults, "")
 	},
 	"lock-sigkill": lockKill,
 	"replay":       replayedRelease,
+	"local-locks":  localLocks,
+	// mbox-faults where the operator has said, wrongly, that only one
+	// machine writes the spool: what the dot-lock alone does.
+	"mbox-faults-trusted": func(r *result) {
+		os.MkdirAll("/tmp/trust", 0o755)
+		deliveries(r, "mboxt", "mbox", faults, config("/tmp/trust", "trust_local_locks = true\n"))
+	},
 }
 
-// config is letterbox's configuration in the guest: warnings on stderr,
-// where the driver collects them; short lock ages where a scenario waits
-// for a dead holder's lock to go stale.
-func config(dir string, short bool) string {
-	text := "log = \"stderr\"\nlock_timeout = \"150s\"\n"
-	if short {
-		text += "stale_lock_own = \"6s\"\nlock_refresh = \"2s\"\n"
-	}
+// short are lock ages for a scenario that waits for a dead holder's lock
+// to go stale.
+const short = "stale_lock_own = \"6s\"\nlock_refresh = \"2s\"\n"
+
+// controls are reported beside the others, never judged.
+var controls = map[string]bool{"control": true, "mbox-faults-trusted": true}
+
+// config is letterbox's configuration in the guest, with extra appended:
+// warnings on stderr, where the driver collects them.
+func config(dir string, extra string) string {
+	text := "log = \"stderr\"\nlock_timeout = \"150s\"\n" + extra
 	p := filepath.Join(dir, "letterbox.toml")
 	os.WriteFile(p, []byte(text), 0o644)
 	return p
@@ -150,10 +162,9 @@ func config(dir string, short bool) string {
 // into one mailbox, kind "mbox", "maildir" or "control" (dotlockfile and
 // cat >>), while faults drops the replies of the named calls, one kind a
 // round, and restarts knfsd in every round.
-func deliveries(r *result, dir, kind string, faults []string) {
+func deliveries(r *result, dir, kind string, faults []string, conf string) {
 	server := filepath.Join("/export", spool, dir)
 	os.MkdirAll(server, 0o755)
-	conf := config("/tmp", false)
 	box := "mbox"
 	if kind == "maildir" {
 		box = "Maildir"
@@ -342,8 +353,8 @@ func tally(r *result, seen map[string]int, ids []string) {
 		case n == 0:
 			r.problem("%s: missing", id)
 		case n > 1:
-			// Judged by the host: a failure, except where the guarantee
-			// is a duplicate, never a loss (TestKernelNFSv3LocalLocks).
+			// Judged by the host, apart from the problems: a control
+			// reports it.
 			r.Duplicates = append(r.Duplicates, fmt.Sprintf("%s: stored %d times", id, n))
 		}
 	}
@@ -437,6 +448,52 @@ func leftovers(r *result, dir, box string) {
 	}
 }
 
+// localLocks is run on mounts whose kernel locks stay on each client
+// (local_lock=all): deliveries into an mbox and "letterbox lock" on both
+// mounts must be refused at once with 4.3.5 and the option named, leaving
+// nothing on the server, and a delivery into a Maildir, which needs no
+// lock, must go through.
+func localLocks(r *result) {
+	const dir = "local"
+	server := filepath.Join("/export", spool, dir)
+	for _, sub := range []string{"tmp", "new", "cur"} {
+		os.MkdirAll(filepath.Join(server, "Maildir", sub), 0o700)
+	}
+	conf := config("/tmp", "")
+	for _, g := range guests {
+		box := filepath.Join(g.mount, spool, dir)
+		for _, c := range []struct {
+			what string
+			argv []string
+			want int
+		}{
+			{"deliver to mbox", []string{letterbox, "deliver", "-c", conf, "-f", "tester@example.org", "-r", "rcpt@example.net", box + "/mbox"}, 75},
+			{"lock", []string{letterbox, "lock", "-c", conf, box + "/mbox", "--", "true"}, 75},
+			{"deliver to Maildir", []string{letterbox, "deliver", "-c", conf, "-f", "tester@example.org", "-r", "rcpt@example.net", box + "/Maildir/"}, 0},
+		} {
+			r.Expected++
+			cmd := g.command(c.argv...)
+			cmd.Stdin = bytes.NewReader(message("local-" + g.name))
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			code := exitCode(cmd.Run())
+			r.Exits[strconv.Itoa(code)]++
+			r.said(g.name+" "+c.what, stderr.Bytes())
+			switch {
+			case code != c.want:
+				r.problem("%s on %s: status %d, want %d: %s", c.what, g.name, code, c.want, firstLine(stderr.Bytes()))
+			case c.want != 0 && !(strings.Contains(stderr.String(), "4.3.5") && strings.Contains(stderr.String(), "local_lock=all")):
+				r.problem("%s on %s: refused without saying why: %s", c.what, g.name, firstLine(stderr.Bytes()))
+			default:
+				r.Delivered++
+			}
+		}
+	}
+	time.Sleep(time.Second) // let the last closes reach the server
+	verifyMaildir(r, filepath.Join(server, "Maildir"), []string{"local-a", "local-b"})
+	leftovers(r, server, "Maildir")
+}
+
 // lockKill: holders of "letterbox lock" on both mounts take turns, each
 // proving inside that nobody else is (a mkdir on the server's own copy);
 // then a holder on a is killed with SIGKILL while waiters on both mounts
@@ -448,7 +505,7 @@ func lockKill(r *result) {
 	os.MkdirAll(server, 0o755)
 	os.WriteFile(filepath.Join(server, "mbox"), nil, 0o600) // for the kernel lock too
 	os.MkdirAll("/tmp/lk", 0o755)
-	conf := config("/tmp/lk", true)
+	conf := config("/tmp/lk", short)
 	inside := filepath.Join(server, "inside")
 	// The critical section: fails with 99 if another holder is in it.
 	critical := `mkdir "$0" 2>/dev/null || exit 99; usleep 30000; rmdir "$0"`
@@ -679,7 +736,7 @@ func replayedRelease(r *result) {
 	os.MkdirAll(server, 0o755)
 	os.WriteFile(filepath.Join(server, "mbox"), nil, 0o600)
 	os.MkdirAll("/tmp/rr", 0o755)
-	conf := config("/tmp/rr", true)
+	conf := config("/tmp/rr", short)
 	lock := filepath.Join(server, "mbox.lock")
 	r.Expected = 2
 

@@ -22,6 +22,8 @@ import (
 //     a lock path that is not a file, an unsafe mailbox: 4.2.0, someone
 //     must let go or an operator must look;
 //   - a full disk: 4.3.1;
+//   - a kernel lock that an NFS mount keeps on this machine: 4.3.5, the
+//     system is not configured to deliver there safely;
 //   - a quota or file-size limit (EDQUOT, EFBIG): Size's policy;
 //   - a write cut short by a signal: 4.2.0, the append undone;
 //   - anything else (EIO, ESTALE, a missing directory, EACCES): 4.2.0.
@@ -40,6 +42,8 @@ func Of(err error, mailbox string, quotaTempfail bool) *Error {
 		return Temp("4.2.0", err)
 	case errors.Is(err, unix.EDQUOT), errors.Is(err, unix.EFBIG):
 		return Size(quotaTempfail, fmt.Errorf("%s: %w", mailbox, err))
+	case errors.Is(err, locking.ErrLocalKernelLock):
+		return Temp("4.3.5", err)
 	case errors.Is(err, unix.ENOSPC):
 		return Temp("4.3.1", fmt.Errorf("%s: %w", mailbox, err))
 	case errors.Is(err, locking.ErrLost), errors.Is(err, locking.ErrNotLockFile), errors.Is(err, safeopen.ErrUnsafe):

@@ -34,6 +34,7 @@ func TestOf(t *testing.T) {
 		{fmt.Errorf("M.lock: %w", locking.ErrLost), true, "4.2.0", TempFail, "M.lock: lock lost"},
 		{fmt.Errorf("M.lock: %w (a directory)", locking.ErrNotLockFile), true, "4.2.0", TempFail, "M.lock: lock path is not a regular file (a directory)"},
 		{fmt.Errorf("M: %w: file has 2 hard links", safeopen.ErrUnsafe), true, "4.2.0", TempFail, "M: unsafe mailbox: file has 2 hard links"},
+		{&locking.LocalLockError{Mailbox: "M", Kind: sys.OFD, Option: "nolock"}, true, "4.3.5", TempFail, "lock M (fcntl): kernel locks on this NFS mount stay on this machine (nolock): another machine's delivery would not be kept out; mount without it, or set trust_local_locks if only this machine writes here"},
 		{fmt.Errorf("write: %w", unix.ENOSPC), true, "4.3.1", TempFail, "M: write: no space left on device"},
 		{fmt.Errorf("write: %w", unix.EDQUOT), true, "4.2.2", TempFail, "M: write: disk quota exceeded"},
 		{fmt.Errorf("write: %w", unix.EDQUOT), false, "5.2.2", CantCreat, "M: write: disk quota exceeded"},
