@@ -61,9 +61,9 @@ type Lock struct {
 // unless m.TrustLocal.
 //
 // Errors are those of safeopen.OpenDir, AcquireDotlock and safeopen.OpenIn,
-// a *LocalLockError, and a *BusyError when a kernel lock stays taken. On success the caller
-// owes Release; it should call Check before it commits (fsync) and watch
-// Lost while it writes.
+// a *LocalLockError, and a *BusyError when a kernel lock stays taken. On
+// success the caller owes Release; it should call Check before it commits
+// (fsync) and watch Lost while it writes.
 func Acquire(ctx context.Context, mailbox string, m Methods, o Options, open *safeopen.Options) (*Lock, error) {
 	o = o.withDefaults()
 	s := o.Sys
