@@ -108,11 +108,13 @@ func runLock(e *cli.Env, args []string) error {
 	}
 	pol := cfg.LockPolicy()
 	if *locks != "" {
-		if pol.Methods, err = locking.ParseMethods(strings.Split(*locks, ",")); err != nil {
+		// --locks names the locks; how they are taken (dotlock_may_fail,
+		// trust_local_locks) stays the configuration's.
+		m, err := locking.ParseMethods(strings.Split(*locks, ","))
+		if err != nil {
 			return bad("--locks: %v", err)
 		}
-		pol.Methods.DotlockMayFail = cfg.DotlockMayFail
-		pol.Methods.TrustLocal = cfg.TrustLocalLocks
+		pol.Methods.Dotlock, pol.Methods.Kernel = m.Dotlock, m.Kernel
 	}
 	log := e.Logger(cfg.Log)
 	methods, opts := pol.Methods, pol.Options(sys.Real{}, log)
