@@ -274,14 +274,9 @@ func rollback(s sys.Sys, fd int, start, end int64) (undone, left bool) {
 		return false, true
 	}
 	if err := s.Ftruncate(fd, start); err == nil {
-		st, err := s.Fstat(fd)
-		switch {
-		case err == nil && st.Size == start:
+		if st, err := s.Fstat(fd); err == nil {
 			s.Fsync(fd)
-			return true, false
-		case err == nil:
-			s.Fsync(fd)
-			return false, true
+			return st.Size == start, st.Size != start
 		}
 	}
 	terminate := []byte("\n\n")
