@@ -31,17 +31,16 @@ type result struct {
 	Vers       string         `json:"vers"`
 	Judged     bool           `json:"judged"` // false for a control
 	Expected   int            `json:"expected"`
-	Delivered  int            `json:"delivered"`  // runs that reported success
-	Retries    int            `json:"retries"`    // runs that failed and were run again
-	Exits      map[string]int `json:"exits"`      // exit status: how many runs
-	Armed      int            `json:"armed"`      // fault rounds run
-	Dropped    int            `json:"dropped"`    // ... in which a reply was really dropped
-	Restarts   int            `json:"restarts"`   // knfsd restarts
-	Wall       float64        `json:"wall"`       // seconds
-	Problems   []string       `json:"problems"`   // what fails the scenario
-	Duplicates []string       `json:"duplicates"` // messages stored more than once
-	Notes      []string       `json:"notes"`      // figures and observations
-	Stderr     []string       `json:"stderr"`     // what the programs said, timed
+	Delivered  int            `json:"delivered"` // runs that reported success
+	Retries    int            `json:"retries"`   // runs that failed and were run again
+	Exits      map[string]int `json:"exits"`     // exit status: how many runs
+	Armed      int            `json:"armed"`     // fault rounds run
+	Dropped    int            `json:"dropped"`   // ... in which a reply was really dropped
+	Restarts   int            `json:"restarts"`  // knfsd restarts
+	Wall       float64        `json:"wall"`      // seconds
+	Problems   []string       `json:"problems"`  // what fails the scenario
+	Notes      []string       `json:"notes"`     // figures and observations
+	Stderr     []string       `json:"stderr"`    // what the programs said, timed
 	FaultTrail []string       `json:"faults"`
 }
 
@@ -198,7 +197,7 @@ func deliveries(r *result, dir, kind string, faults []string, conf string) {
 						msg := message(id)
 						switch kind {
 						case "maildir", "mbox":
-							cmd = g.command(letterbox, "deliver", "-c", conf, "-f", "tester@example.org", "-r", "rcpt@example.net", target)
+							cmd = g.command(deliverArgs(conf, target)...)
 						case "control":
 							// dotlockfile retries itself (-r 0: once); cat >> appends.
 							cmd = g.command("sh", "-c", `dotlockfile -l -r 0 "$0.lock" || exit 75; cat >> "$0"; rc=$?; dotlockfile -u "$0.lock"; exit $rc`, path)
@@ -264,6 +263,11 @@ func deliveries(r *result, dir, kind string, faults []string, conf string) {
 		verifyMbox(r, filepath.Join(server, box), ids)
 	}
 	leftovers(r, server, box)
+}
+
+// deliverArgs is the command line of one test delivery to target.
+func deliverArgs(conf, target string) []string {
+	return []string{letterbox, "deliver", "-c", conf, "-f", "tester@example.org", "-r", "rcpt@example.net", target}
 }
 
 // injectFaults runs fault rounds until done: each drops the server's
@@ -353,9 +357,7 @@ func tally(r *result, seen map[string]int, ids []string) {
 		case n == 0:
 			r.problem("%s: missing", id)
 		case n > 1:
-			// Judged by the host, apart from the problems: a control
-			// reports it.
-			r.Duplicates = append(r.Duplicates, fmt.Sprintf("%s: stored %d times", id, n))
+			r.problem("%s: stored %d times", id, n)
 		}
 	}
 	for id := range seen {
@@ -467,9 +469,9 @@ func localLocks(r *result) {
 			argv []string
 			want int
 		}{
-			{"deliver to mbox", []string{letterbox, "deliver", "-c", conf, "-f", "tester@example.org", "-r", "rcpt@example.net", box + "/mbox"}, 75},
+			{"deliver to mbox", deliverArgs(conf, box+"/mbox"), 75},
 			{"lock", []string{letterbox, "lock", "-c", conf, box + "/mbox", "--", "true"}, 75},
-			{"deliver to Maildir", []string{letterbox, "deliver", "-c", conf, "-f", "tester@example.org", "-r", "rcpt@example.net", box + "/Maildir/"}, 0},
+			{"deliver to Maildir", deliverArgs(conf, box+"/Maildir/"), 0},
 		} {
 			r.Expected++
 			cmd := g.command(c.argv...)
