@@ -264,8 +264,10 @@ func tailFix(s sys.Sys, fd int, size int64) ([]byte, error) {
 // gone too (docs/locking.md §10.9) — and cutting it back would destroy
 // that writer's message, which it may have acknowledged already; one cut
 // below end would be extended with NUL bytes by a truncate to start. Our
-// message then stays, and the MTA's retry may store it twice: a duplicate,
-// never a loss. A size that cannot be read is no sign of another writer:
+// message then stays, and the MTA's retry may store it twice: a duplicate
+// rather than the other's loss. (Writes that overlapped no rollback can
+// take apart; that is why locking refuses a kernel lock that stays on the
+// client.) A size that cannot be read is no sign of another writer:
 // the truncate goes ahead. A file that is not at start after the truncate
 // has been written by another writer meanwhile: it is left as it is too,
 // for the empty line would land in the middle of that writer's message.

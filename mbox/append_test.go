@@ -171,7 +171,7 @@ func TestAppendLockLost(t *testing.T) {
 // back: another writer, which did not see our lock, appended after us (or
 // cut the file), and a truncate would destroy its message — acknowledged,
 // perhaps — or pad the file with NULs. Ours stays (a duplicate on the
-// retry, never a loss). docs/locking.md §10.9.
+// retry rather than the other's loss). docs/locking.md §10.9.
 func TestAppendRollbackSparesOthers(t *testing.T) {
 	appendText := func(path, text string) {
 		f, _ := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
